@@ -1,0 +1,1 @@
+//! Metrics, confusion matrices, plots and reports for ser.

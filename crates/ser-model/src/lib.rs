@@ -1,0 +1,1 @@
+//! Deep-learning models, training and model bundles for ser (burn).

@@ -1,0 +1,41 @@
+//! One module per subcommand: its clap arguments and its `run`.
+
+pub mod predict;
+
+/// How chatty the command line is, from `-v`/`--quiet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose(u8),
+}
+
+impl Verbosity {
+    pub fn from_flags(verbose: u8, quiet: bool) -> Self {
+        match (quiet, verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, n) => Verbosity::Verbose(n),
+        }
+    }
+
+    /// Progress bars are shown unless quiet or stderr is not a terminal.
+    pub fn progress_bars(self) -> bool {
+        self != Verbosity::Quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
+}
+
+pub fn init_logging(verbosity: Verbosity) {
+    let level = match verbosity {
+        Verbosity::Quiet => "error",
+        Verbosity::Normal => "warn",
+        Verbosity::Verbose(1) => "info",
+        Verbosity::Verbose(_) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

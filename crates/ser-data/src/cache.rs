@@ -1,0 +1,186 @@
+//! On-disk feature cache keyed by the feature configuration and the audio file's content,
+//! and parallel feature extraction over a clip list.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use ser_features::{FeatureConfig, FeatureError, FeatureMatrix};
+use sha2::{Digest, Sha256};
+
+use crate::{Clip, DataError, write_atomically};
+
+/// First bytes of every cache entry; bump the digit when the layout changes.
+const ENTRY_MAGIC: &[u8; 8] = b"SERFEAT1";
+const HEADER_LEN: usize = ENTRY_MAGIC.len() + 8;
+
+/// Caches feature matrices under `dir/<2 hex>/<sha256>.feat`.
+///
+/// The key is SHA-256 over the crate version, the JSON of the [`FeatureConfig`] and the
+/// audio file's bytes: changing any parameter, the file, or upgrading ser (all workspace
+/// crates share one version) misses the cache instead of returning stale features. An
+/// entry is a header (magic, `n_features` and `n_frames` as u32 LE) followed by the
+/// matrix as f32 LE, written to a temporary file and renamed into place so a crash never
+/// leaves a half-written entry. An unreadable or malformed entry is recomputed.
+#[derive(Debug, Clone)]
+pub struct FeatureCache {
+    dir: PathBuf,
+}
+
+impl FeatureCache {
+    pub fn new(dir: PathBuf) -> Self {
+        FeatureCache { dir }
+    }
+
+    /// `$SER_CACHE_DIR`, else `$XDG_CACHE_HOME/ser/features`, else
+    /// `~/.cache/ser/features`, else `<temp dir>/ser/features`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os("SER_CACHE_DIR") {
+            return PathBuf::from(dir);
+        }
+        let cache_root = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        cache_root.join("ser").join("features")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The features of `path` under `config`: from the cache, or extracted and stored.
+    pub fn get_or_compute(
+        &self,
+        config: &FeatureConfig,
+        path: &Path,
+    ) -> Result<FeatureMatrix, DataError> {
+        self.get_or_compute_with(config, path, || config.extract_file(path))
+    }
+
+    /// The cached features of `path` under `config`, computed with `compute` and stored on a
+    /// miss.
+    pub fn get_or_compute_with(
+        &self,
+        config: &FeatureConfig,
+        path: &Path,
+        compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
+    ) -> Result<FeatureMatrix, DataError> {
+        let entry = self.entry_path(&cache_key(config, path)?);
+        if let Some(matrix) = std::fs::read(&entry).ok().and_then(|b| decode_entry(&b)) {
+            return Ok(matrix);
+        }
+        let matrix = compute().map_err(|source| DataError::Feature {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        write_atomically(&entry, &encode_entry(&matrix))?;
+        Ok(matrix)
+    }
+
+    fn entry_path(&self, key: &str) -> PathBuf {
+        self.dir.join(&key[..2]).join(format!("{key}.feat"))
+    }
+}
+
+/// Features of every clip, in clip order, extracted in parallel (through the cache when one
+/// is given). `on_progress` is called once per finished clip, from worker threads. The first
+/// failure is returned and names its file.
+pub fn extract_features(
+    clips: &[Clip],
+    config: &FeatureConfig,
+    cache: Option<&FeatureCache>,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<Vec<FeatureMatrix>, DataError> {
+    extract_features_with(
+        clips,
+        config,
+        cache,
+        on_progress,
+        FeatureConfig::extract_file,
+    )
+}
+
+/// [`extract_features`] with another extractor: features of every clip, in clip order,
+/// computed in parallel with `compute` (through the
+/// cache when one is given). `on_progress` is called once per finished clip, from worker
+/// threads. The first failure is returned and names its file.
+pub fn extract_features_with(
+    clips: &[Clip],
+    config: &FeatureConfig,
+    cache: Option<&FeatureCache>,
+    on_progress: &(dyn Fn() + Sync),
+    compute: impl Fn(&FeatureConfig, &Path) -> Result<FeatureMatrix, FeatureError> + Sync,
+) -> Result<Vec<FeatureMatrix>, DataError> {
+    clips
+        .par_iter()
+        .map(|clip| {
+            let path = clip.path.as_path();
+            let features = match cache {
+                Some(cache) => cache.get_or_compute_with(config, path, || compute(config, path)),
+                None => compute(config, path).map_err(|source| DataError::Feature {
+                    path: path.to_path_buf(),
+                    source,
+                }),
+            };
+            on_progress();
+            features
+        })
+        .collect()
+}
+
+fn cache_key(config: &FeatureConfig, path: &Path) -> Result<String, DataError> {
+    let audio = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let config_json = serde_json::to_vec(config).map_err(|source| DataError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update([0]);
+    hasher.update(&config_json);
+    hasher.update([0]);
+    hasher.update(&audio);
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+fn encode_entry(matrix: &FeatureMatrix) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + 4 * matrix.data.len());
+    bytes.extend_from_slice(ENTRY_MAGIC);
+    for dimension in [matrix.n_features, matrix.n_frames] {
+        // Feature matrices are far below 2^32 in each dimension; saturate rather than wrap
+        // so an impossible size can only produce an entry that fails to decode.
+        let dimension = u32::try_from(dimension).unwrap_or(u32::MAX);
+        bytes.extend_from_slice(&dimension.to_le_bytes());
+    }
+    for value in &matrix.data {
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    bytes
+}
+
+/// The matrix in a cache entry, or `None` if the entry is malformed.
+fn decode_entry(bytes: &[u8]) -> Option<FeatureMatrix> {
+    let header = bytes.get(..HEADER_LEN)?;
+    if &header[..ENTRY_MAGIC.len()] != ENTRY_MAGIC {
+        return None;
+    }
+    let read_u32 = |offset: usize| {
+        let field: [u8; 4] = header[offset..offset + 4].try_into().ok()?;
+        usize::try_from(u32::from_le_bytes(field)).ok()
+    };
+    let n_features = read_u32(ENTRY_MAGIC.len())?;
+    let n_frames = read_u32(ENTRY_MAGIC.len() + 4)?;
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() != n_features.checked_mul(n_frames)?.checked_mul(4)? {
+        return None;
+    }
+    let data = payload
+        .chunks_exact(4)
+        .map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+        .collect();
+    Some(FeatureMatrix::new(n_features, n_frames, data))
+}

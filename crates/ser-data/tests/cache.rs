@@ -1,0 +1,172 @@
+//! The feature cache computes each (config, file) once and survives corrupted entries.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ser_data::{Clip, DataError, Emotion, FeatureCache, extract_features_with};
+use ser_features::{FeatureConfig, FeatureError, FeatureMatrix};
+
+/// Clips whose "audio" is a distinct text per file, and a fake extractor returning a
+/// 2 x n matrix derived from the file's length, counting its calls.
+fn fixture(n: usize) -> (tempfile::TempDir, Vec<Clip>) {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = (0..n)
+        .map(|i| {
+            let path = dir.path().join(format!("clip{i}.wav"));
+            std::fs::write(&path, "x".repeat(i + 1)).unwrap();
+            Clip {
+                path,
+                speaker: "S".into(),
+                emotion: Emotion::ALL[i % 7],
+                text: None,
+            }
+        })
+        .collect();
+    (dir, clips)
+}
+
+fn fake_extract(
+    calls: &AtomicUsize,
+) -> impl Fn(&FeatureConfig, &std::path::Path) -> Result<FeatureMatrix, FeatureError> + Sync + '_ {
+    move |_config, path| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let len = std::fs::metadata(path).unwrap().len() as usize;
+        Ok(FeatureMatrix::new(
+            2,
+            len,
+            (0..2 * len).map(|v| v as f32 * 0.5).collect(),
+        ))
+    }
+}
+
+#[test]
+fn second_extraction_is_served_from_the_cache_in_clip_order() {
+    let (dir, clips) = fixture(12);
+    let cache = FeatureCache::new(dir.path().join("cache"));
+    let config = FeatureConfig::default();
+    let calls = AtomicUsize::new(0);
+    let progress = AtomicUsize::new(0);
+    let on_progress = || {
+        progress.fetch_add(1, Ordering::SeqCst);
+    };
+    let first = extract_features_with(
+        &clips,
+        &config,
+        Some(&cache),
+        &on_progress,
+        fake_extract(&calls),
+    )
+    .unwrap();
+    let second = extract_features_with(
+        &clips,
+        &config,
+        Some(&cache),
+        &on_progress,
+        fake_extract(&calls),
+    )
+    .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 12);
+    assert_eq!(progress.load(Ordering::SeqCst), 24);
+    assert_eq!(first, second);
+    for (i, matrix) in first.iter().enumerate() {
+        assert_eq!((matrix.n_features, matrix.n_frames), (2, i + 1));
+    }
+    // A changed file is a different key.
+    std::fs::write(&clips[0].path, "changed").unwrap();
+    extract_features_with(
+        &clips[..1],
+        &config,
+        Some(&cache),
+        &|| {},
+        fake_extract(&calls),
+    )
+    .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 13);
+}
+
+#[test]
+fn corrupted_entries_are_recomputed() {
+    let (dir, clips) = fixture(3);
+    let cache_dir = dir.path().join("cache");
+    let cache = FeatureCache::new(cache_dir.clone());
+    let config = FeatureConfig::default();
+    let calls = AtomicUsize::new(0);
+    let expected =
+        extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
+    let mut entries: Vec<PathBuf> = Vec::new();
+    for shard in std::fs::read_dir(&cache_dir).unwrap() {
+        for entry in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            entries.push(entry.unwrap().path());
+        }
+    }
+    assert_eq!(
+        entries.len(),
+        3,
+        "one entry per clip, no temporary files left"
+    );
+    std::fs::write(&entries[0], b"SERFEAT1garbage").unwrap();
+    let bytes = std::fs::read(&entries[1]).unwrap();
+    std::fs::write(&entries[1], &bytes[..bytes.len() - 1]).unwrap();
+    let again =
+        extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
+    assert_eq!(again, expected);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn failures_name_the_file() {
+    let (_dir, mut clips) = fixture(2);
+    clips[1].path = PathBuf::from("/nonexistent/missing.wav");
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = FeatureCache::new(cache_dir.path().to_path_buf());
+    let calls = AtomicUsize::new(0);
+    let error = extract_features_with(
+        &clips,
+        &FeatureConfig::default(),
+        Some(&cache),
+        &|| {},
+        fake_extract(&calls),
+    )
+    .unwrap_err();
+    assert!(matches!(error, DataError::Io { .. }));
+    assert!(error.to_string().contains("missing.wav"), "{error}");
+    let failing = |_: &FeatureConfig, _: &std::path::Path| {
+        Err(FeatureError::InvalidParameter(
+            "n_mels must be positive".into(),
+        ))
+    };
+    let error = extract_features_with(
+        &clips[..1],
+        &FeatureConfig::default(),
+        None,
+        &|| {},
+        failing,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("clip0.wav"), "{error}");
+    assert!(error.to_string().contains("n_mels"), "{error}");
+}
+
+#[test]
+fn real_tess_clips_are_extracted_once_and_cached_exactly() {
+    let tess =
+        ser_data::load_corpus(ser_data::CorpusKind::Tess, &ser_data::default_tess_dir()).unwrap();
+    // Every 400th clip: one or two per emotion folder, including the 96 kHz one if hit.
+    let clips: Vec<Clip> = tess.clips.iter().step_by(400).cloned().collect();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = FeatureCache::new(cache_dir.path().to_path_buf());
+    let config = FeatureConfig::default();
+    let uncached = ser_data::extract_features(&clips, &config, None, &|| {}).unwrap();
+    let first = ser_data::extract_features(&clips, &config, Some(&cache), &|| {}).unwrap();
+    let second = ser_data::extract_features(&clips, &config, Some(&cache), &|| {}).unwrap();
+    assert_eq!(uncached, first);
+    assert_eq!(first, second);
+    for matrix in &first {
+        assert_eq!(matrix.n_features, config.n_features());
+        assert!(matrix.n_frames > 50, "{} frames", matrix.n_frames);
+    }
+    assert_eq!(
+        cache.get_or_compute(&config, &clips[0].path).unwrap(),
+        first[0]
+    );
+}

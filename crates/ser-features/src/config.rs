@@ -1,19 +1,341 @@
+use std::path::Path;
+
+use ser_audio::{Audio, PreprocessConfig};
 use serde::{Deserialize, Serialize};
-use ser_audio::PreprocessConfig;
+
+use crate::db::{DbConfig, power_to_db};
+use crate::delta::delta;
+use crate::mel::{MelConfig, cached_mel_filterbank};
+use crate::mfcc::{MfccConfig, mfcc_from_db};
+use crate::pitch::{PyinConfig, YinConfig, pyin, yin};
+use crate::spectral::{
+    ContrastConfig, Framing, rms, spectral_bandwidth, spectral_centroid, spectral_contrast,
+    spectral_flatness, spectral_rolloff, zero_crossing_rate,
+};
+use crate::stft::{StftConfig, spectrogram};
+use crate::{FeatureError, FeatureMatrix, Matrix};
+
+/// Which frame-level features [`FeatureConfig::extract`] produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureKind {
+    /// `n_mfcc` MFCCs (+ deltas as configured).
+    Mfcc,
+    /// `n_mels` log-power mel bands in dB (+ deltas as configured).
+    LogMel,
+    /// Pitch track: f0 (0 where unvoiced), voiced flag and voiced probability for pYIN; f0
+    /// alone for YIN.
+    Pitch,
+    /// Everything frame-aligned on the STFT hop: MFCC (+ deltas), rms, zero-crossing rate,
+    /// spectral centroid/bandwidth/rolloff/flatness, spectral contrast, chroma, pitch.
+    All,
+}
+
+/// Local derivatives appended after the base features.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeltaConfig {
+    /// 0 = none, 1 = deltas, 2 = deltas and delta-deltas.
+    pub order: usize,
+    /// Savitzky-Golay window (librosa default 9). Shorter signals use the largest odd window
+    /// that fits (and zeros below 3 frames), where librosa would refuse.
+    pub width: usize,
+}
+
+impl Default for DeltaConfig {
+    fn default() -> Self {
+        Self { order: 0, width: 9 }
+    }
+}
+
+/// F0 estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PitchMethod {
+    Pyin,
+    Yin,
+}
+
+/// Pitch tracking; its hop and centring follow [`StftConfig`] so frames line up.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PitchConfig {
+    pub method: PitchMethod,
+    pub fmin: f64,
+    pub fmax: f64,
+    pub frame_length: usize,
+    /// YIN only.
+    pub trough_threshold: f64,
+    pub pyin: PyinConfig,
+}
+
+impl Default for PitchConfig {
+    fn default() -> Self {
+        let yin = YinConfig::default();
+        Self {
+            method: PitchMethod::Pyin,
+            fmin: yin.fmin,
+            fmax: yin.fmax,
+            frame_length: yin.frame_length,
+            trough_threshold: 0.1,
+            pyin: PyinConfig::default(),
+        }
+    }
+}
+
+/// Parameters of the spectral descriptors used by [`FeatureKind::All`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpectralConfig {
+    pub roll_percent: f64,
+    pub contrast: ContrastConfig,
+    pub n_chroma: usize,
+}
+
+impl Default for SpectralConfig {
+    fn default() -> Self {
+        Self {
+            roll_percent: 0.85,
+            contrast: ContrastConfig::default(),
+            n_chroma: 12,
+        }
+    }
+}
 
 /// A complete, serialisable description of one feature extraction: audio preprocessing plus
 /// every analysis parameter. Stored in model bundles so inference can never use features
-/// different from training.
+/// different from training. The default is 40 MFCCs at 22050 Hz (n_fft 2048, hop 512,
+/// 128 Slaney mel bands), no deltas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeatureConfig {
     pub audio: PreprocessConfig,
+    pub kind: FeatureKind,
+    pub stft: StftConfig,
+    pub mel: MelConfig,
+    /// dB conversion of mel power (MFCC input and log-mel output).
+    pub db: DbConfig,
+    pub mfcc: MfccConfig,
+    pub deltas: DeltaConfig,
+    pub pitch: PitchConfig,
+    pub spectral: SpectralConfig,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
         Self {
             audio: PreprocessConfig::default(),
+            kind: FeatureKind::Mfcc,
+            stft: StftConfig::default(),
+            mel: MelConfig::default(),
+            db: DbConfig::default(),
+            mfcc: MfccConfig::default(),
+            deltas: DeltaConfig::default(),
+            pitch: PitchConfig::default(),
+            spectral: SpectralConfig::default(),
         }
+    }
+}
+
+impl FeatureConfig {
+    /// Preprocesses `audio` (resampling etc. per `self.audio`) and extracts the features.
+    pub fn extract(&self, audio: &Audio) -> Result<FeatureMatrix, FeatureError> {
+        let audio = self.audio.apply(audio.clone())?;
+        Ok(self
+            .extract_prepared(&audio.samples, f64::from(audio.sample_rate))?
+            .to_features())
+    }
+
+    /// Decodes `path` and extracts its features; errors name the file.
+    pub fn extract_file(&self, path: &Path) -> Result<FeatureMatrix, FeatureError> {
+        let with_path = |source: FeatureError| FeatureError::File {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        };
+        let decoded = ser_audio::decode_file(path)?;
+        self.extract(&decoded.audio).map_err(|error| match error {
+            // Audio errors already carry the file name.
+            FeatureError::Audio(_) => error,
+            other => with_path(other),
+        })
+    }
+
+    /// Number of rows [`FeatureConfig::extract`] yields.
+    pub fn n_features(&self) -> usize {
+        self.feature_names().len()
+    }
+
+    /// Row names, e.g. "mfcc_0", ..., "d_mfcc_0", ..., "dd_mfcc_0".
+    pub fn feature_names(&self) -> Vec<String> {
+        let numbered = |prefix: &str, count: usize| -> Vec<String> {
+            (0..count).map(|i| format!("{prefix}_{i}")).collect()
+        };
+        let with_deltas = |prefix: &str, count: usize| -> Vec<String> {
+            let mut names = numbered(prefix, count);
+            for order in 1..=self.deltas.order.min(2) {
+                let marker = "d".repeat(order);
+                names.extend(numbered(&format!("{marker}_{prefix}"), count));
+            }
+            names
+        };
+        let pitch_names = || -> Vec<String> {
+            match self.pitch.method {
+                PitchMethod::Pyin => vec!["f0".into(), "voiced_flag".into(), "voiced_prob".into()],
+                PitchMethod::Yin => vec!["f0".into()],
+            }
+        };
+        match self.kind {
+            FeatureKind::Mfcc => with_deltas("mfcc", self.mfcc.n_mfcc),
+            FeatureKind::LogMel => with_deltas("logmel", self.mel.n_mels),
+            FeatureKind::Pitch => pitch_names(),
+            FeatureKind::All => {
+                let mut names = with_deltas("mfcc", self.mfcc.n_mfcc);
+                for name in [
+                    "rms",
+                    "zero_crossing_rate",
+                    "spectral_centroid",
+                    "spectral_bandwidth",
+                    "spectral_rolloff",
+                    "spectral_flatness",
+                ] {
+                    names.push(name.into());
+                }
+                names.extend(numbered(
+                    "spectral_contrast",
+                    self.spectral.contrast.n_bands + 1,
+                ));
+                names.extend(numbered("chroma", self.spectral.n_chroma));
+                names.extend(pitch_names());
+                names
+            }
+        }
+    }
+
+    /// Features of samples that are already preprocessed, in f64 (bins x frames layout).
+    pub fn extract_prepared(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+        if self.deltas.order > 2 {
+            return Err(FeatureError::invalid("deltas.order must be 0, 1 or 2"));
+        }
+        match self.kind {
+            FeatureKind::Mfcc | FeatureKind::LogMel => {
+                let power = spectrogram(samples, &self.stft, self.mel.power)?;
+                let base = self.log_mel_or_mfcc(&power, sr)?;
+                self.append_deltas(base)
+            }
+            FeatureKind::Pitch => self.pitch_rows(samples, sr),
+            FeatureKind::All => self.all(samples, sr),
+        }
+    }
+
+    fn log_mel_or_mfcc(&self, mel_input: &Matrix, sr: f64) -> Result<Matrix, FeatureError> {
+        let mel = cached_mel_filterbank(sr, self.stft.n_fft, &self.mel)?.apply(mel_input)?;
+        let log_mel = power_to_db(&mel, &self.db)?;
+        match self.kind {
+            FeatureKind::LogMel => Ok(log_mel),
+            _ => mfcc_from_db(&log_mel, self.mfcc.n_mfcc, self.mfcc.lifter),
+        }
+    }
+
+    fn append_deltas(&self, base: Matrix) -> Result<Matrix, FeatureError> {
+        if self.deltas.order == 0 {
+            return Ok(base);
+        }
+        let frames = base.cols;
+        let width = if frames >= self.deltas.width {
+            self.deltas.width
+        } else if frames % 2 == 1 {
+            frames
+        } else {
+            frames.saturating_sub(1)
+        };
+        let mut parts = vec![base];
+        for order in 1..=self.deltas.order {
+            let derivative = if width >= 3 && order < width {
+                delta(&parts[0], width, order)?
+            } else {
+                Matrix::zeros(parts[0].rows, frames)
+            };
+            parts.push(derivative);
+        }
+        Ok(Matrix::stack(&parts))
+    }
+
+    fn pitch_rows(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+        let yin_config = YinConfig {
+            fmin: self.pitch.fmin,
+            fmax: self.pitch.fmax,
+            frame_length: self.pitch.frame_length,
+            hop_length: Some(self.stft.hop_length),
+            center: self.stft.center,
+        };
+        let rows: Vec<Vec<f64>> = match self.pitch.method {
+            PitchMethod::Yin => vec![yin(samples, sr, &yin_config, self.pitch.trough_threshold)?],
+            PitchMethod::Pyin => {
+                let track = pyin(samples, sr, &yin_config, &self.pitch.pyin)?;
+                vec![
+                    track
+                        .f0
+                        .iter()
+                        .map(|f| if f.is_nan() { 0.0 } else { *f })
+                        .collect(),
+                    track
+                        .voiced_flag
+                        .iter()
+                        .map(|&v| f64::from(u8::from(v)))
+                        .collect(),
+                    track.voiced_prob,
+                ]
+            }
+        };
+        let cols = rows[0].len();
+        Ok(Matrix {
+            rows: rows.len(),
+            cols,
+            data: rows.concat(),
+        })
+    }
+
+    fn all(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+        let n_fft = self.stft.n_fft;
+        let magnitude = spectrogram(samples, &self.stft, 1.0)?;
+        let mut power = magnitude.clone();
+        power.data.iter_mut().for_each(|v| *v *= *v);
+        let mel_input = if self.mel.power == 2.0 {
+            power.clone()
+        } else {
+            spectrogram(samples, &self.stft, self.mel.power)?
+        };
+        let framing = Framing {
+            frame_length: n_fft,
+            hop_length: self.stft.hop_length,
+            center: self.stft.center,
+        };
+        let spectral = &self.spectral;
+        let parts = vec![
+            self.append_deltas(self.log_mel_or_mfcc(&mel_input, sr)?)?,
+            rms(samples, &framing)?,
+            zero_crossing_rate(samples, &framing)?,
+            spectral_centroid(&magnitude, sr, n_fft)?,
+            spectral_bandwidth(&magnitude, sr, n_fft, true, 2.0)?,
+            spectral_rolloff(&magnitude, sr, n_fft, spectral.roll_percent)?,
+            spectral_flatness(&magnitude, 1e-10, 2.0)?,
+            spectral_contrast(&magnitude, sr, n_fft, &spectral.contrast)?,
+            crate::chroma::chroma_stft(
+                &power,
+                sr,
+                n_fft,
+                None,
+                spectral.n_chroma,
+                Some(f64::INFINITY),
+            )?,
+            self.pitch_rows(samples, sr)?,
+        ];
+        // Different frame lengths can differ by a frame when not centred: keep the common span.
+        let frames = parts.iter().map(|part| part.cols).min().unwrap_or(0);
+        let aligned: Vec<Matrix> = parts
+            .iter()
+            .map(|part| part.truncate_columns(frames))
+            .collect();
+        Ok(Matrix::stack(&aligned))
     }
 }

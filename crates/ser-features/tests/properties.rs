@@ -1,0 +1,270 @@
+//! Shapes and edge cases: short signals, silence, DC, single samples, config round trips.
+
+use proptest::prelude::*;
+use ser_audio::{Audio, PreprocessConfig};
+use ser_features::*;
+
+fn native_rate_config(kind: FeatureKind) -> FeatureConfig {
+    FeatureConfig {
+        audio: PreprocessConfig {
+            sample_rate: None,
+            ..PreprocessConfig::default()
+        },
+        kind,
+        ..FeatureConfig::default()
+    }
+}
+
+fn extract(config: &FeatureConfig, samples: Vec<f32>, sample_rate: u32) -> FeatureMatrix {
+    config
+        .extract(&Audio::new(samples, sample_rate))
+        .expect("extraction")
+}
+
+/// Frames librosa produces with center=True for an even n_fft.
+fn expected_frames(len: usize, hop: usize) -> usize {
+    1 + len / hop
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn every_kind_has_the_advertised_shape(
+        len in 1usize..6000,
+        kind in prop_oneof![Just(FeatureKind::Mfcc), Just(FeatureKind::LogMel), Just(FeatureKind::Pitch), Just(FeatureKind::All)],
+        order in 0usize..3,
+        seed in any::<u32>(),
+    ) {
+        let mut config = native_rate_config(kind);
+        config.deltas.order = order;
+        let samples: Vec<f32> = (0..len).map(|i| (((i as u32).wrapping_mul(2_654_435_761) ^ seed) as f32 / u32::MAX as f32) - 0.5).collect();
+        let matrix = extract(&config, samples, 16_000);
+        prop_assert_eq!(matrix.n_features, config.n_features());
+        prop_assert_eq!(matrix.n_features, config.feature_names().len());
+        prop_assert_eq!(matrix.n_frames, expected_frames(len, 512));
+        prop_assert!(matrix.data.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn pooled_vectors_are_feature_major(rows in 1usize..5, cols in 1usize..40, seed in any::<u16>()) {
+        let data: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 + usize::from(seed)) % 101) as f32).collect();
+        let matrix = FeatureMatrix::new(rows, cols, data);
+        let stats = [Statistic::Mean, Statistic::Std, Statistic::Min, Statistic::Max, Statistic::Percentile(50)];
+        let pooled = pool_statistics(&matrix, &stats);
+        prop_assert_eq!(pooled.len(), rows * stats.len());
+        for row in 0..rows {
+            let values = matrix.row(row);
+            let (min, max) = values.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let chunk = &pooled[row * stats.len()..(row + 1) * stats.len()];
+            prop_assert_eq!(chunk[2], min);
+            prop_assert_eq!(chunk[3], max);
+            prop_assert!(chunk[0] >= min && chunk[0] <= max);
+            prop_assert!(chunk[4] >= min && chunk[4] <= max);
+            prop_assert!(chunk[1] >= 0.0);
+        }
+    }
+}
+
+#[test]
+fn single_sample_gives_one_frame_everywhere() {
+    for kind in [
+        FeatureKind::Mfcc,
+        FeatureKind::LogMel,
+        FeatureKind::Pitch,
+        FeatureKind::All,
+    ] {
+        let mut config = native_rate_config(kind);
+        config.deltas.order = 2;
+        let matrix = extract(&config, vec![0.5], 22_050);
+        assert_eq!(
+            (matrix.n_features, matrix.n_frames),
+            (config.n_features(), 1),
+            "{kind:?}"
+        );
+        // Too short for any delta window: derivatives are zero, not an error.
+        if kind == FeatureKind::Mfcc {
+            assert!(matrix.data[config.mfcc.n_mfcc..].iter().all(|&v| v == 0.0));
+        }
+    }
+}
+
+#[test]
+fn silence_is_floored_and_unvoiced() {
+    let config = native_rate_config(FeatureKind::LogMel);
+    let matrix = extract(&config, vec![0.0; 8000], 16_000);
+    // power_to_db(0) = 10 log10(amin) = -100 dB, and the top_db floor keeps it there.
+    assert!(matrix.data.iter().all(|&v| (v + 100.0).abs() < 1e-4));
+
+    let pitch = extract(
+        &native_rate_config(FeatureKind::Pitch),
+        vec![0.0; 8000],
+        16_000,
+    );
+    assert!(
+        pitch.row(0).iter().all(|&f0| f0 == 0.0),
+        "silence has no f0"
+    );
+    assert!(pitch.row(1).iter().all(|&voiced| voiced == 0.0));
+
+    let zcr = zero_crossing_rate(&[0.0; 4096], &Framing::default()).unwrap();
+    assert!(zcr.data.iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn dc_energy_sits_in_the_first_bin() {
+    let config = StftConfig {
+        window: Window::Rectangular,
+        center: false,
+        ..StftConfig::default()
+    };
+    let s = spectrogram(&[0.25; 4096], &config, 1.0).unwrap();
+    assert_eq!((s.rows, s.cols), (1025, 5));
+    for t in 0..s.cols {
+        assert!((s.get(0, t) - 0.25 * 2048.0).abs() < 1e-9);
+        assert!((1..s.rows).all(|bin| s.get(bin, t).abs() < 1e-9));
+    }
+    let centroid = spectral_centroid(&s, 22_050.0, 2048).unwrap();
+    assert!(centroid.data.iter().all(|&c| c.abs() < 1e-9));
+    let rms_values = rms(
+        &[0.25; 4096],
+        &Framing {
+            center: false,
+            ..Framing::default()
+        },
+    )
+    .unwrap();
+    assert!(rms_values.data.iter().all(|&v| (v - 0.25).abs() < 1e-9));
+}
+
+#[test]
+fn pure_tone_pitch_is_found() {
+    let sr = 22_050.0;
+    let tone: Vec<f32> = (0..22_050)
+        .map(|i| (2.0 * std::f64::consts::PI * 220.0 * i as f64 / sr).sin() as f32 * 0.5)
+        .collect();
+    let track = pyin(&tone, sr, &YinConfig::default(), &PyinConfig::default()).unwrap();
+    let middle = track.f0.len() / 2;
+    assert!(track.voiced_flag[middle]);
+    assert!(
+        (track.f0[middle] - 220.0).abs() / 220.0 < 0.01,
+        "pyin f0 {}",
+        track.f0[middle]
+    );
+    let f0 = yin(&tone, sr, &YinConfig::default(), 0.1).unwrap();
+    assert!(
+        (f0[middle] - 220.0).abs() / 220.0 < 0.005,
+        "yin f0 {}",
+        f0[middle]
+    );
+}
+
+#[test]
+fn uncentred_analysis_rejects_signals_shorter_than_a_frame() {
+    let config = StftConfig {
+        center: false,
+        ..StftConfig::default()
+    };
+    assert!(matches!(
+        spectrogram(&[0.1; 100], &config, 2.0),
+        Err(FeatureError::InvalidParameter(_))
+    ));
+    assert!(spectrogram(&[], &StftConfig::default(), 2.0).is_err());
+}
+
+#[test]
+fn bad_parameters_are_errors_not_panics() {
+    let y = vec![0.1f32; 4096];
+    let zero_hop = StftConfig {
+        hop_length: 0,
+        ..StftConfig::default()
+    };
+    assert!(spectrogram(&y, &zero_hop, 2.0).is_err());
+    let inverted = MelConfig {
+        fmin: 9000.0,
+        fmax: Some(100.0),
+        ..MelConfig::default()
+    };
+    assert!(melspectrogram(&y, 22_050.0, &StftConfig::default(), &inverted).is_err());
+    let too_low = YinConfig {
+        fmin: 5.0,
+        ..YinConfig::default()
+    };
+    assert!(yin(&y, 22_050.0, &too_low, 0.1).is_err());
+    let s = spectrogram(&y, &StftConfig::default(), 1.0).unwrap();
+    assert!(delta(&s, 4, 1).is_err());
+    assert!(
+        spectral_contrast(
+            &s,
+            22_050.0,
+            2048,
+            &ContrastConfig {
+                n_bands: 9,
+                ..ContrastConfig::default()
+            }
+        )
+        .is_err()
+    );
+    let mut config = FeatureConfig::default();
+    config.mfcc.n_mfcc = 500;
+    assert!(config.extract(&Audio::new(y, 22_050)).is_err());
+}
+
+#[test]
+fn config_round_trips_and_rejects_unknown_fields() {
+    let mut config = FeatureConfig {
+        kind: FeatureKind::All,
+        ..FeatureConfig::default()
+    };
+    config.deltas.order = 2;
+    config.db.reference = DbReference::Max;
+    config.mel.norm = MelNorm::Lp(2.0);
+    let json = serde_json::to_string(&config).unwrap();
+    let back: FeatureConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, config);
+    assert!(serde_json::from_str::<FeatureConfig>(r#"{"n_mfcc": 13}"#).is_err());
+    let partial: FeatureConfig = serde_json::from_str(r#"{"mfcc": {"n_mfcc": 13}}"#).unwrap();
+    assert_eq!(partial.mfcc.n_mfcc, 13);
+    assert_eq!(partial.stft, StftConfig::default());
+    let stats: Vec<Statistic> =
+        serde_json::from_str(r#"["mean", "std", {"percentile": 90}]"#).unwrap();
+    assert_eq!(
+        stats,
+        vec![Statistic::Mean, Statistic::Std, Statistic::Percentile(90)]
+    );
+}
+
+#[test]
+fn default_config_is_forty_mfcc_at_22050() {
+    let config = FeatureConfig::default();
+    assert_eq!(config.audio.sample_rate, Some(22_050));
+    assert_eq!(config.n_features(), 40);
+    assert_eq!(config.feature_names()[0], "mfcc_0");
+    let mut with_deltas = config.clone();
+    with_deltas.deltas.order = 2;
+    let names = with_deltas.feature_names();
+    assert_eq!(names.len(), 120);
+    assert_eq!(names[40], "d_mfcc_0");
+    assert_eq!(names[80], "dd_mfcc_0");
+    // Input at another rate is resampled first: 0.5 s at 44.1 kHz -> 11025 samples at 22050.
+    let matrix = config
+        .extract(&Audio::new(vec![0.01; 22_050], 44_100))
+        .unwrap();
+    assert_eq!(matrix.n_frames, expected_frames(11_025, 512));
+}
+
+#[test]
+fn percentiles_interpolate_like_numpy() {
+    let matrix = FeatureMatrix::new(1, 4, vec![1.0, 2.0, 3.0, 4.0]);
+    let pooled = pool_statistics(
+        &matrix,
+        &[
+            Statistic::Percentile(50),
+            Statistic::Percentile(25),
+            Statistic::Std,
+        ],
+    );
+    assert_eq!(pooled[0], 2.5);
+    assert_eq!(pooled[1], 1.75);
+    assert!((pooled[2] - 1.118_034).abs() < 1e-6);
+}

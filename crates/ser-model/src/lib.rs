@@ -1,1 +1,34 @@
 //! Deep-learning models, training and model bundles for ser (burn).
+//!
+//! Every network takes normalised feature matrices `[batch, n_features, frames]` and is
+//! chosen by a TOML [`RunConfig`]. [`fit`] trains on in-memory features, [`train`] goes from a
+//! corpus of raw audio to a [`Classifier`] bundle file in one call.
+
+mod bench;
+mod bundle;
+mod checkpoint;
+mod classifier;
+mod config;
+mod error;
+mod fit;
+mod nets;
+mod normalizer;
+mod rng;
+mod summary;
+mod train;
+
+pub use bench::{StepTiming, keras_reference_config, time_training_step};
+pub use bundle::{BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
+pub use classifier::Classifier;
+pub use config::{
+    Architecture, AugmentConfig, ConvConfig, CrnnConfig, DenseConfig, LrSchedule, ModelConfig,
+    OptimizerKind, RecurrentConfig, RunConfig, TrainConfig,
+};
+pub use error::ModelError;
+pub use fit::{
+    BUNDLE_FILE, CHECKPOINT_FILE, EpochRecord, FitSetup, LabelledFeatures, METRICS_FILE,
+    SilentProgress, TrainOutcome, TrainProgress, fit,
+};
+pub use normalizer::Normalizer;
+pub use summary::{LayerSummary, ModelSummary, summarize};
+pub use train::{SPLIT_FILE, SplitSpec, TrainOptions, train};

@@ -1,0 +1,87 @@
+//! Training-step timing for `ser bench train`: the same forward + backward + Adam step as
+//! [`crate::fit`], on random data of a fixed shape.
+
+use std::time::{Duration, Instant};
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+
+use crate::ModelError;
+use crate::config::{ConvConfig, ModelConfig};
+use crate::nets::Network;
+
+/// Timing of one architecture.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepTiming {
+    pub architecture: String,
+    pub batch: usize,
+    pub n_features: usize,
+    pub frames: usize,
+    pub params: usize,
+    pub ms_per_step: f64,
+    /// Of which forward pass and loss (the rest is backward pass and optimiser update).
+    pub forward_ms: f64,
+}
+
+/// The Keras reference network of `tools/keras_step_time.py` (3 conv1d layers, no batch
+/// norm or dropout), for a like-for-like step time.
+pub fn keras_reference_config() -> ModelConfig {
+    ModelConfig {
+        cnn1d: ConvConfig {
+            batch_norm: false,
+            dropout: 0.0,
+            ..ConvConfig::default()
+        },
+        ..ModelConfig::default()
+    }
+}
+
+/// Mean time of one training step over `steps` steps after `warmup` steps.
+pub fn time_training_step(
+    config: &ModelConfig,
+    n_features: usize,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+) -> Result<StepTiming, ModelError> {
+    use burn::module::Module;
+    config.validate()?;
+    let n_classes = 7;
+    let device = Device::default().autodiff();
+    device.seed(0);
+    let mut network = Network::new(config, n_features, n_classes, &device);
+    let params = network.num_params();
+    let mut optimizer = AdamConfig::new().init();
+    let loss_function = CrossEntropyLossConfig::new().init(&device);
+    let input = Tensor::<3>::random(
+        [batch, n_features, config.frames],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let targets: Vec<i64> = (0..batch).map(|index| (index % n_classes) as i64).collect();
+    let target = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch]), &device);
+    let (mut elapsed, mut forward) = (Duration::ZERO, Duration::ZERO);
+    for step in 0..warmup + steps {
+        let started = Instant::now();
+        let loss = loss_function.forward(network.forward(input.clone()), target.clone());
+        // Reading the loss waits for the step to finish on asynchronous backends.
+        let _ = loss.clone().into_data();
+        let forward_done = started.elapsed();
+        let gradients = GradientsParams::from_grads(loss.backward(), &network);
+        network = optimizer.step(1e-3, network, gradients);
+        if step >= warmup {
+            elapsed += started.elapsed();
+            forward += forward_done;
+        }
+    }
+    Ok(StepTiming {
+        architecture: config.architecture.to_string(),
+        batch,
+        n_features,
+        frames: config.frames,
+        params,
+        ms_per_step: elapsed.as_secs_f64() * 1000.0 / steps.max(1) as f64,
+        forward_ms: forward.as_secs_f64() * 1000.0 / steps.max(1) as f64,
+    })
+}

@@ -1,0 +1,229 @@
+//! The model bundle: one file with everything inference needs.
+//!
+//! Layout: `b"SERB"`, format version (u32 LE), header length (u64 LE), the header as JSON
+//! ([`BundleInfo`] + [`Normalizer`]), then the network weights as burnpack bytes (f32).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ser_features::FeatureConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+use crate::config::{Architecture, ModelConfig, TrainConfig};
+use crate::normalizer::Normalizer;
+
+/// Format version written by this build; other versions are refused with a clear error.
+pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+const BUNDLE_MAGIC: &[u8; 4] = b"SERB";
+const PREAMBLE_LEN: usize = 4 + 4 + 8;
+
+/// Final figures of the training run stored in the bundle.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BundleMetrics {
+    pub epochs_trained: usize,
+    /// Epoch (1-based) whose weights the bundle holds.
+    pub best_epoch: usize,
+    pub train_loss: f32,
+    pub train_accuracy: f32,
+    pub val_loss: Option<f32>,
+    pub val_accuracy: Option<f32>,
+    pub val_macro_f1: Option<f32>,
+}
+
+/// Versions of the software that trained the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    pub ser: String,
+    pub burn: String,
+}
+
+impl Versions {
+    pub fn current() -> Self {
+        Self {
+            ser: env!("CARGO_PKG_VERSION").to_string(),
+            burn: BURN_VERSION.to_string(),
+        }
+    }
+}
+
+const BURN_VERSION: &str = "0.22.1";
+
+/// Everything about a trained model except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleInfo {
+    pub format_version: u32,
+    pub architecture: Architecture,
+    pub model: ModelConfig,
+    pub features: FeatureConfig,
+    /// Feature rows per frame the network was built for.
+    pub n_features: usize,
+    /// Class names in output order.
+    pub labels: Vec<String>,
+    pub corpus: String,
+    /// How the data was split, e.g. `random:0.2` or `speaker:YAF`.
+    pub split: String,
+    pub seed: u64,
+    pub training: TrainConfig,
+    pub metrics: BundleMetrics,
+    pub versions: Versions,
+    /// UTC time of writing, RFC 3339.
+    pub created: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    info: BundleInfo,
+    normalizer: Normalizer,
+}
+
+/// A parsed bundle: header plus raw weight bytes.
+pub(crate) struct BundleParts {
+    pub info: BundleInfo,
+    pub normalizer: Normalizer,
+    pub weights: Vec<u8>,
+}
+
+pub(crate) fn encode(
+    info: &BundleInfo,
+    normalizer: &Normalizer,
+    weights: &[u8],
+) -> Result<Vec<u8>, ModelError> {
+    let header = serde_json::to_vec(&Header {
+        info: info.clone(),
+        normalizer: normalizer.clone(),
+    })
+    .map_err(|error| ModelError::CorruptBundle(format!("cannot encode header: {error}")))?;
+    let mut bytes = Vec::with_capacity(PREAMBLE_LEN + header.len() + weights.len());
+    bytes.extend_from_slice(BUNDLE_MAGIC);
+    bytes.extend_from_slice(&BUNDLE_FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(weights);
+    Ok(bytes)
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
+    if bytes.len() < PREAMBLE_LEN || &bytes[..4] != BUNDLE_MAGIC {
+        return Err(ModelError::CorruptBundle(
+            "missing the SERB signature: not a ser model bundle".into(),
+        ));
+    }
+    let version = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    if version != BUNDLE_FORMAT_VERSION {
+        return Err(ModelError::BundleVersion {
+            found: version,
+            expected: BUNDLE_FORMAT_VERSION,
+        });
+    }
+    let mut length = [0u8; 8];
+    length.copy_from_slice(&bytes[8..16]);
+    let header_end = usize::try_from(u64::from_le_bytes(length))
+        .ok()
+        .and_then(|length| PREAMBLE_LEN.checked_add(length))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| ModelError::CorruptBundle("header length exceeds the file".into()))?;
+    let header: Header = serde_json::from_slice(&bytes[PREAMBLE_LEN..header_end])
+        .map_err(|error| ModelError::CorruptBundle(format!("bad header: {error}")))?;
+    if header.info.labels.is_empty() || header.normalizer.n_features() != header.info.n_features {
+        return Err(ModelError::CorruptBundle(
+            "header labels or normaliser do not match the network".into(),
+        ));
+    }
+    Ok(BundleParts {
+        info: header.info,
+        normalizer: header.normalizer,
+        weights: bytes[header_end..].to_vec(),
+    })
+}
+
+/// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, then
+/// renamed over the target, so readers never see a half-written file.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let io_error = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&directory).map_err(io_error)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(&directory).map_err(io_error)?;
+    temporary.write_all(bytes).map_err(io_error)?;
+    // Temporary files are private (0600); the result is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        temporary
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io_error)?;
+    }
+    temporary.as_file().sync_all().map_err(io_error)?;
+    temporary
+        .persist(path)
+        .map_err(|error| io_error(error.error))?;
+    Ok(())
+}
+
+/// The current UTC time as RFC 3339 (seconds precision).
+pub(crate) fn utc_now() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn refuses_other_versions_and_garbage() {
+        let mut bytes = b"SERB".to_vec();
+        bytes.extend_from_slice(&7u32.to_le_bytes());
+        bytes.extend_from_slice(&[0; 8]);
+        assert!(matches!(
+            decode(&bytes),
+            Err(ModelError::BundleVersion {
+                found: 7,
+                expected: BUNDLE_FORMAT_VERSION
+            })
+        ));
+        assert!(matches!(
+            decode(b"RIFF...."),
+            Err(ModelError::CorruptBundle(_))
+        ));
+    }
+}

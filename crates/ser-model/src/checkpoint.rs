@@ -1,0 +1,139 @@
+//! Per-epoch training checkpoint: enough to continue after a crash, losing at most the epoch
+//! in flight. Layout: `b"SERC"`, version (u32 LE), header length (u64 LE), JSON header, then
+//! the model, optimiser and best-model byte sections whose lengths the header gives.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+use crate::bundle::write_atomically;
+use crate::fit::EpochRecord;
+
+const CHECKPOINT_MAGIC: &[u8; 4] = b"SERC";
+const CHECKPOINT_VERSION: u32 = 1;
+const PREAMBLE_LEN: usize = 16;
+
+/// What identifies a run: a checkpoint is only resumed into the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RunIdentity {
+    pub model: crate::config::ModelConfig,
+    pub seed: u64,
+    pub n_features: usize,
+    pub labels: Vec<String>,
+    pub train_examples: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CheckpointState {
+    pub identity: RunIdentity,
+    /// Epochs completed.
+    pub epochs_done: usize,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    pub best_score: f32,
+    model_len: usize,
+    optimizer_len: usize,
+    best_len: usize,
+}
+
+pub(crate) struct Checkpoint {
+    pub state: CheckpointState,
+    pub model: Vec<u8>,
+    pub optimizer: Vec<u8>,
+    pub best_model: Vec<u8>,
+}
+
+impl Checkpoint {
+    pub(crate) fn new(
+        identity: RunIdentity,
+        epochs_done: usize,
+        history: Vec<EpochRecord>,
+        best: (usize, f32),
+        sections: [Vec<u8>; 3],
+    ) -> Self {
+        let [model, optimizer, best_model] = sections;
+        Self {
+            state: CheckpointState {
+                identity,
+                epochs_done,
+                history,
+                best_epoch: best.0,
+                best_score: best.1,
+                model_len: model.len(),
+                optimizer_len: optimizer.len(),
+                best_len: best_model.len(),
+            },
+            model,
+            optimizer,
+            best_model,
+        }
+    }
+
+    pub(crate) fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let header =
+            serde_json::to_vec(&self.state).map_err(|error| ModelError::CheckpointMismatch {
+                path: path.to_path_buf(),
+                reason: format!("cannot encode: {error}"),
+            })?;
+        let mut bytes = Vec::with_capacity(
+            PREAMBLE_LEN
+                + header.len()
+                + self.model.len()
+                + self.optimizer.len()
+                + self.best_model.len(),
+        );
+        bytes.extend_from_slice(CHECKPOINT_MAGIC);
+        bytes.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        for section in [&self.model, &self.optimizer, &self.best_model] {
+            bytes.extend_from_slice(section);
+        }
+        write_atomically(path, &bytes)
+    }
+
+    pub(crate) fn load(path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |reason: &str| ModelError::CheckpointMismatch {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        if bytes.len() < PREAMBLE_LEN || &bytes[..4] != CHECKPOINT_MAGIC {
+            return Err(bad("not a ser checkpoint"));
+        }
+        if bytes[4..8] != CHECKPOINT_VERSION.to_le_bytes() {
+            return Err(bad("written by another checkpoint format version"));
+        }
+        let mut length = [0u8; 8];
+        length.copy_from_slice(&bytes[8..16]);
+        let header_end = usize::try_from(u64::from_le_bytes(length))
+            .ok()
+            .and_then(|length| PREAMBLE_LEN.checked_add(length))
+            .filter(|&end| end <= bytes.len())
+            .ok_or_else(|| bad("truncated header"))?;
+        let state: CheckpointState = serde_json::from_slice(&bytes[PREAMBLE_LEN..header_end])
+            .map_err(|error| bad(&format!("bad header: {error}")))?;
+        let mut rest = &bytes[header_end..];
+        let mut take = |len: usize| -> Result<Vec<u8>, ModelError> {
+            if rest.len() < len {
+                return Err(bad("truncated sections"));
+            }
+            let (section, tail) = rest.split_at(len);
+            rest = tail;
+            Ok(section.to_vec())
+        };
+        let model = take(state.model_len)?;
+        let optimizer = take(state.optimizer_len)?;
+        let best_model = take(state.best_len)?;
+        Ok(Self {
+            state,
+            model,
+            optimizer,
+            best_model,
+        })
+    }
+}

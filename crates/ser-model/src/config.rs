@@ -1,0 +1,412 @@
+//! Run configuration (TOML): network architecture, features and training options.
+
+use ser_features::FeatureConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+
+/// Which network to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// 1-D convolutions over time, features (MFCC + deltas) as channels.
+    Cnn1d,
+    /// 2-D convolutions over the (feature, time) image, e.g. a log-mel spectrogram.
+    Cnn2d,
+    /// Bidirectional LSTM over frames, mean-pooled over time.
+    Bilstm,
+    /// 1-D convolutions, then a BiLSTM, then attention pooling over time.
+    Crnn,
+    /// Dense layers over per-feature statistics (mean and standard deviation over time).
+    Mlp,
+}
+
+impl Architecture {
+    pub const ALL: [Architecture; 5] = [
+        Architecture::Cnn1d,
+        Architecture::Cnn2d,
+        Architecture::Bilstm,
+        Architecture::Crnn,
+        Architecture::Mlp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::Cnn1d => "cnn1d",
+            Architecture::Cnn2d => "cnn2d",
+            Architecture::Bilstm => "bilstm",
+            Architecture::Crnn => "crnn",
+            Architecture::Mlp => "mlp",
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = ModelError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Architecture::ALL
+            .into_iter()
+            .find(|architecture| architecture.as_str() == name)
+            .ok_or_else(|| {
+                ModelError::Config(format!(
+                    "unknown architecture {name:?} (expected one of cnn1d, cnn2d, bilstm, crnn, mlp)"
+                ))
+            })
+    }
+}
+
+/// Convolution blocks shared by `cnn1d`, `cnn2d` and the front of `crnn`:
+/// conv + ReLU -> batch norm -> max pool -> dropout, one block per entry of `channels`.
+/// The last block has no max pool: global pooling follows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConvConfig {
+    pub channels: Vec<usize>,
+    /// Kernel size per block; the last entry repeats for further blocks.
+    pub kernel_sizes: Vec<usize>,
+    /// Max-pool size between blocks (1 = no pooling).
+    pub pool: usize,
+    pub batch_norm: bool,
+    pub dropout: f64,
+}
+
+impl ConvConfig {
+    /// Kernel size of block `index` (0-based).
+    pub fn kernel_size(&self, index: usize) -> usize {
+        let last = self.kernel_sizes.len().saturating_sub(1);
+        self.kernel_sizes.get(index.min(last)).copied().unwrap_or(3)
+    }
+}
+
+impl Default for ConvConfig {
+    /// The conv1d benchmark network (Keras reference in tools/keras_step_time.py) plus
+    /// batch norm and dropout.
+    fn default() -> Self {
+        Self {
+            channels: vec![64, 128, 128],
+            kernel_sizes: vec![5, 5, 3],
+            pool: 2,
+            batch_norm: true,
+            dropout: 0.2,
+        }
+    }
+}
+
+/// Recurrent layers of `bilstm` and `crnn`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecurrentConfig {
+    /// Hidden size per direction.
+    pub hidden: usize,
+    pub layers: usize,
+    pub dropout: f64,
+}
+
+impl Default for RecurrentConfig {
+    fn default() -> Self {
+        Self {
+            hidden: 64,
+            layers: 1,
+            dropout: 0.2,
+        }
+    }
+}
+
+/// Dense layers of `mlp`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DenseConfig {
+    pub hidden: Vec<usize>,
+    pub dropout: f64,
+}
+
+impl Default for DenseConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![256, 128],
+            dropout: 0.3,
+        }
+    }
+}
+
+/// The network: architecture, fixed input length and per-architecture hyperparameters.
+/// Only the section of the chosen architecture is used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub architecture: Architecture,
+    /// Fixed number of frames per example: longer inputs are cropped, shorter ones padded
+    /// (after normalisation, so padding equals the training mean).
+    pub frames: usize,
+    pub cnn1d: ConvConfig,
+    pub cnn2d: ConvConfig,
+    pub bilstm: RecurrentConfig,
+    pub crnn: CrnnConfig,
+    pub mlp: DenseConfig,
+}
+
+/// `crnn`: convolution front end, recurrent back end, attention pooling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrnnConfig {
+    pub conv: ConvConfig,
+    pub recurrent: RecurrentConfig,
+}
+
+impl Default for CrnnConfig {
+    fn default() -> Self {
+        Self {
+            conv: ConvConfig {
+                channels: vec![64, 64],
+                kernel_sizes: vec![5],
+                ..ConvConfig::default()
+            },
+            recurrent: RecurrentConfig::default(),
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::Cnn1d,
+            frames: 128,
+            cnn1d: ConvConfig::default(),
+            cnn2d: ConvConfig {
+                channels: vec![16, 32, 64],
+                kernel_sizes: vec![3],
+                ..ConvConfig::default()
+            },
+            bilstm: RecurrentConfig::default(),
+            crnn: CrnnConfig::default(),
+            mlp: DenseConfig::default(),
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The defaults with another architecture chosen.
+    pub fn for_architecture(architecture: Architecture) -> Self {
+        Self {
+            architecture,
+            ..Self::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let invalid = |reason: String| Err(ModelError::Config(reason));
+        if self.frames == 0 {
+            return invalid("frames must be at least 1".into());
+        }
+        let check_conv = |name: &str, conv: &ConvConfig| -> Result<(), ModelError> {
+            if conv.channels.is_empty() || conv.channels.contains(&0) {
+                return invalid(format!("{name}.channels must be non-empty and positive"));
+            }
+            if conv.kernel_sizes.is_empty() || conv.kernel_sizes.contains(&0) || conv.pool == 0 {
+                return invalid(format!("{name}.kernel_sizes and {name}.pool must be >= 1"));
+            }
+            check_probability(&format!("{name}.dropout"), conv.dropout)
+        };
+        let check_recurrent = |name: &str, recurrent: &RecurrentConfig| {
+            if recurrent.hidden == 0 || recurrent.layers == 0 {
+                return invalid(format!("{name}.hidden and {name}.layers must be >= 1"));
+            }
+            check_probability(&format!("{name}.dropout"), recurrent.dropout)
+        };
+        match self.architecture {
+            Architecture::Cnn1d => check_conv("cnn1d", &self.cnn1d),
+            Architecture::Cnn2d => check_conv("cnn2d", &self.cnn2d),
+            Architecture::Bilstm => check_recurrent("bilstm", &self.bilstm),
+            Architecture::Crnn => {
+                check_conv("crnn.conv", &self.crnn.conv)?;
+                check_recurrent("crnn.recurrent", &self.crnn.recurrent)
+            }
+            Architecture::Mlp => {
+                if self.mlp.hidden.contains(&0) {
+                    return invalid("mlp.hidden sizes must be positive".into());
+                }
+                check_probability("mlp.dropout", self.mlp.dropout)
+            }
+        }
+    }
+}
+
+fn check_probability(name: &str, value: f64) -> Result<(), ModelError> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(ModelError::Config(format!(
+            "{name} must be in [0, 1), got {value}"
+        )))
+    }
+}
+
+/// Optimiser choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Adamw,
+}
+
+/// Learning-rate schedule over epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum LrSchedule {
+    Constant,
+    /// Cosine decay from the base rate to `min_factor` x base over the run.
+    Cosine {
+        min_factor: f64,
+    },
+    /// Multiply by `gamma` every `every` epochs.
+    Step {
+        every: usize,
+        gamma: f64,
+    },
+}
+
+impl LrSchedule {
+    /// Learning rate for `epoch` (0-based) of `epochs`.
+    pub fn rate(self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => base,
+            LrSchedule::Cosine { min_factor } => {
+                let progress = epoch as f64 / epochs.max(1) as f64;
+                let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+                base * (min_factor + (1.0 - min_factor) * cosine)
+            }
+            LrSchedule::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
+        }
+    }
+}
+
+/// Data augmentation applied to the training split only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Extra augmented copies of every training clip, made on the raw audio (noise, speed)
+    /// before feature extraction.
+    pub copies: usize,
+    /// White noise at this signal-to-noise ratio in dB (for the copies).
+    pub noise_snr_db: Option<f32>,
+    /// Speed perturbation factors drawn uniformly from [1 - x, 1 + x] (for the copies).
+    pub speed: Option<f32>,
+    /// Random time shift of up to this many frames, applied to every training batch.
+    pub time_shift_frames: usize,
+    /// SpecAugment: number of frequency masks per example and their maximum width.
+    pub freq_masks: usize,
+    pub freq_mask_width: usize,
+    /// SpecAugment: number of time masks per example and their maximum width in frames.
+    pub time_masks: usize,
+    pub time_mask_width: usize,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            copies: 0,
+            noise_snr_db: None,
+            speed: None,
+            time_shift_frames: 0,
+            freq_masks: 0,
+            freq_mask_width: 4,
+            time_masks: 0,
+            time_mask_width: 10,
+        }
+    }
+}
+
+/// Training options that a run file may hold (command-line flags override some of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerKind,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub schedule: LrSchedule,
+    /// Stop when validation macro-F1 has not improved for this many epochs (0 = never).
+    pub patience: usize,
+    /// Weight the loss by inverse class frequency of the training split.
+    pub class_weighting: bool,
+    pub seed: u64,
+    pub augment: AugmentConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 30,
+            batch_size: 64,
+            optimizer: OptimizerKind::Adam,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            schedule: LrSchedule::Constant,
+            patience: 8,
+            class_weighting: true,
+            seed: 42,
+            augment: AugmentConfig::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(ModelError::Config(
+                "training.epochs and training.batch_size must be >= 1".into(),
+            ));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(ModelError::Config(format!(
+                "training.learning_rate must be positive, got {}",
+                self.learning_rate
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A whole run file: `[model]`, `[features]` and `[training]` sections, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: ModelConfig,
+    pub features: FeatureConfig,
+    pub training: TrainConfig,
+}
+
+impl RunConfig {
+    pub fn from_toml(text: &str) -> Result<Self, ModelError> {
+        let config: RunConfig =
+            toml::from_str(text).map_err(|error| ModelError::Config(error.to_string()))?;
+        config.model.validate()?;
+        config.training.validate()?;
+        Ok(config)
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Self, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|error| match error {
+            ModelError::Config(reason) => {
+                ModelError::Config(format!("{}: {reason}", path.display()))
+            }
+            other => other,
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}

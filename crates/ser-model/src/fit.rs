@@ -1,0 +1,581 @@
+//! The training loop on in-memory features: batches, augmentation, optimiser, validation,
+//! early stopping, per-epoch checkpoints and resume.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use ser_features::{FeatureConfig, FeatureMatrix};
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
+use crate::checkpoint::{Checkpoint, RunIdentity};
+use crate::classifier::{predict_probabilities, tensor_values};
+use crate::config::{AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
+use crate::nets::Network;
+use crate::normalizer::Normalizer;
+use crate::rng::SplitMix64;
+
+/// One line of the metrics log (`metrics.jsonl`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub learning_rate: f64,
+    pub train_loss: f32,
+    /// Running accuracy over the epoch's batches (with dropout and augmentation).
+    pub train_accuracy: f32,
+    pub val_loss: Option<f32>,
+    pub val_accuracy: Option<f32>,
+    pub val_macro_f1: Option<f32>,
+    pub seconds: f64,
+}
+
+/// Feature matrices (not normalised) with class indices.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledFeatures {
+    pub matrices: Vec<FeatureMatrix>,
+    pub labels: Vec<usize>,
+}
+
+impl LabelledFeatures {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// How training reports progress; every method has a silent default.
+pub trait TrainProgress: Sync {
+    /// A stage of the run starts ("extracting features", "training", ...).
+    fn stage(&self, _message: &str) {}
+    /// Feature extraction progress over all clips.
+    fn extraction(&self, _done: usize, _total: usize) {}
+    fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    /// One optimiser step done (1-based within the epoch) with the batch loss and accuracy.
+    fn step(&self, _step: usize, _loss: f32, _accuracy: f32) {}
+    fn epoch_finished(&self, _record: &EpochRecord) {}
+}
+
+/// Reports nothing.
+pub struct SilentProgress;
+
+impl TrainProgress for SilentProgress {}
+
+/// What a training run needs besides the data.
+#[derive(Debug, Clone)]
+pub struct FitSetup {
+    pub model: ModelConfig,
+    pub features: FeatureConfig,
+    pub training: TrainConfig,
+    /// Class names; labels index into this.
+    pub labels: Vec<String>,
+    pub corpus: String,
+    pub split: String,
+    /// Where checkpoint, metrics log and bundle go; `None` keeps everything in memory.
+    pub run_dir: Option<PathBuf>,
+    /// Continue from the run directory's checkpoint if there is one.
+    pub resume: bool,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub info: BundleInfo,
+    /// The bundle file's bytes (also written to `bundle_path` when there is a run directory).
+    pub bundle: Vec<u8>,
+    pub bundle_path: Option<PathBuf>,
+    pub history: Vec<EpochRecord>,
+    /// Epochs that were already done when the run started (0 unless resumed).
+    pub resumed_after: usize,
+}
+
+pub const CHECKPOINT_FILE: &str = "checkpoint.serc";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const BUNDLE_FILE: &str = "model.serb";
+
+/// Train on in-memory features; `validation` drives early stopping and model selection.
+pub fn fit(
+    setup: &FitSetup,
+    train: &LabelledFeatures,
+    validation: Option<&LabelledFeatures>,
+    progress: &dyn TrainProgress,
+) -> Result<TrainOutcome, ModelError> {
+    setup.model.validate()?;
+    setup.training.validate()?;
+    check_data(train, setup.labels.len(), "training")?;
+    if let Some(validation) = validation {
+        check_data(validation, setup.labels.len(), "validation")?;
+    }
+    let normalizer = Normalizer::fit(&train.matrices)?;
+    let n_features = normalizer.n_features();
+    let frames = setup.model.frames;
+    let train_inputs =
+        normalizer.batch_input(&train.matrices.iter().collect::<Vec<_>>(), frames)?;
+    let config = &setup.training;
+
+    let device = Device::default().autodiff();
+    device.seed(config.seed);
+    let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device);
+    let mut optimizer = build_optimizer(config);
+    let loss_function = CrossEntropyLossConfig::new()
+        .with_weights(
+            config
+                .class_weighting
+                .then(|| class_weights(&train.labels, setup.labels.len())),
+        )
+        .init(&device);
+
+    let identity = RunIdentity {
+        model: setup.model.clone(),
+        seed: config.seed,
+        n_features,
+        labels: setup.labels.clone(),
+        train_examples: train.len(),
+    };
+    let mut history = Vec::new();
+    let mut best = (0usize, f32::NEG_INFINITY);
+    let mut best_weights = Vec::new();
+    let checkpoint_path = setup.run_dir.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
+    if let (true, Some(path)) = (setup.resume, &checkpoint_path) {
+        if path.exists() {
+            let checkpoint = Checkpoint::load(path)?;
+            if checkpoint.state.identity != identity {
+                return Err(ModelError::CheckpointMismatch {
+                    path: path.clone(),
+                    reason: "model, seed, features, labels or training data differ".into(),
+                });
+            }
+            network = network
+                .try_load_record(record_from(&checkpoint.model)?)
+                .map_err(|error| corrupt_checkpoint(path, error))?;
+            optimizer = optimizer
+                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+                .map_err(|error| corrupt_checkpoint(path, error))?;
+            history = checkpoint.state.history;
+            history.truncate(checkpoint.state.epochs_done);
+            best = (checkpoint.state.best_epoch, checkpoint.state.best_score);
+            best_weights = checkpoint.best_model;
+            progress.stage(&format!("resuming after epoch {}", history.len()));
+        } else {
+            progress.stage("no checkpoint to resume from: starting a new run");
+        }
+    }
+    let resumed_after = history.len();
+    if let Some(dir) = &setup.run_dir {
+        rewrite_metrics_log(&dir.join(METRICS_FILE), &history)?;
+    }
+
+    let batch_size = config.batch_size.min(train.len());
+    let steps = train.len().div_ceil(batch_size);
+    let example_size = n_features * frames;
+    for epoch in history.len()..config.epochs {
+        if config.patience > 0 && best.0 > 0 && epoch - best.0 >= config.patience {
+            break;
+        }
+        let started = Instant::now();
+        let learning_rate = config
+            .schedule
+            .rate(config.learning_rate, epoch, config.epochs);
+        progress.epoch_started(epoch + 1, config.epochs, steps);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        SplitMix64::for_stream(config.seed, &[epoch as u64]).shuffle(&mut order);
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        for (step, batch) in order.chunks(batch_size).enumerate() {
+            let mut augment_rng =
+                SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1]);
+            let mut inputs = Vec::with_capacity(batch.len() * example_size);
+            for &index in batch {
+                let start = inputs.len();
+                inputs.extend_from_slice(
+                    &train_inputs[index * example_size..(index + 1) * example_size],
+                );
+                augment_example(
+                    &mut inputs[start..],
+                    n_features,
+                    frames,
+                    &config.augment,
+                    &mut augment_rng,
+                );
+            }
+            let targets: Vec<i64> = batch
+                .iter()
+                .map(|&index| train.labels[index] as i64)
+                .collect();
+            let input = Tensor::from_data(
+                TensorData::new(inputs, [batch.len(), n_features, frames]),
+                &device,
+            );
+            let target = Tensor::<1, Int>::from_data(
+                TensorData::new(targets.clone(), [batch.len()]),
+                &device,
+            );
+            let logits = network.forward(input);
+            let batch_correct = count_correct(logits.clone(), &targets)?;
+            let loss = loss_function.forward(logits, target);
+            let loss_value = tensor_values(loss.clone())?
+                .first()
+                .copied()
+                .unwrap_or(f32::NAN);
+            if !loss_value.is_finite() {
+                return Err(ModelError::Training(format!(
+                    "loss became {loss_value} in epoch {} (try a lower learning rate)",
+                    epoch + 1
+                )));
+            }
+            let gradients = GradientsParams::from_grads(loss.backward(), &network);
+            network = optimizer.step(learning_rate, network, gradients);
+            loss_sum += f64::from(loss_value) * batch.len() as f64;
+            correct += batch_correct;
+            progress.step(
+                step + 1,
+                loss_value,
+                batch_correct as f32 / batch.len() as f32,
+            );
+        }
+
+        let evaluation = match validation {
+            Some(validation) => Some(evaluate(
+                &network.valid(),
+                &normalizer,
+                frames,
+                validation,
+                setup.labels.len(),
+            )?),
+            None => None,
+        };
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            learning_rate,
+            train_loss: (loss_sum / train.len() as f64) as f32,
+            train_accuracy: correct as f32 / train.len() as f32,
+            val_loss: evaluation.map(|e| e.loss),
+            val_accuracy: evaluation.map(|e| e.accuracy),
+            val_macro_f1: evaluation.map(|e| e.macro_f1),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        // Without validation the latest epoch is the model; with it, the best macro-F1.
+        let score = record.val_macro_f1.unwrap_or(epoch as f32);
+        if score > best.1 {
+            best = (epoch + 1, score);
+            best_weights = record_bytes(&network)?;
+        }
+        history.push(record.clone());
+        if let (Some(dir), Some(path)) = (&setup.run_dir, &checkpoint_path) {
+            append_metrics(&dir.join(METRICS_FILE), &record)?;
+            let optimizer_bytes = optimizer.into_bytes().map_err(|error| {
+                ModelError::Training(format!("cannot save optimiser state: {error}"))
+            })?;
+            Checkpoint::new(
+                identity.clone(),
+                epoch + 1,
+                history.clone(),
+                best,
+                [
+                    record_bytes(&network)?,
+                    optimizer_bytes.to_vec(),
+                    best_weights.clone(),
+                ],
+            )
+            .save(path)?;
+        }
+        progress.epoch_finished(&record);
+    }
+
+    if best_weights.is_empty() {
+        best_weights = record_bytes(&network)?;
+        best.0 = history.len();
+    }
+    let best_record = best.0.checked_sub(1).and_then(|index| history.get(index));
+    let info = BundleInfo {
+        format_version: BUNDLE_FORMAT_VERSION,
+        architecture: setup.model.architecture,
+        model: setup.model.clone(),
+        features: setup.features.clone(),
+        n_features,
+        labels: setup.labels.clone(),
+        corpus: setup.corpus.clone(),
+        split: setup.split.clone(),
+        seed: config.seed,
+        training: config.clone(),
+        metrics: BundleMetrics {
+            epochs_trained: history.len(),
+            best_epoch: best.0,
+            train_loss: best_record.map_or(f32::NAN, |r| r.train_loss),
+            train_accuracy: best_record.map_or(f32::NAN, |r| r.train_accuracy),
+            val_loss: best_record.and_then(|r| r.val_loss),
+            val_accuracy: best_record.and_then(|r| r.val_accuracy),
+            val_macro_f1: best_record.and_then(|r| r.val_macro_f1),
+        },
+        versions: Versions::current(),
+        created: bundle::utc_now(),
+    };
+    let bytes = bundle::encode(&info, &normalizer, &best_weights)?;
+    let bundle_path = match &setup.run_dir {
+        Some(dir) => {
+            let path = dir.join(BUNDLE_FILE);
+            bundle::write_atomically(&path, &bytes)?;
+            Some(path)
+        }
+        None => None,
+    };
+    Ok(TrainOutcome {
+        info,
+        bundle: bytes,
+        bundle_path,
+        history,
+        resumed_after,
+    })
+}
+
+fn check_data(data: &LabelledFeatures, n_classes: usize, name: &str) -> Result<(), ModelError> {
+    if data.is_empty() || data.matrices.len() != data.labels.len() {
+        return Err(ModelError::Training(format!(
+            "the {name} set is empty or has {} matrices for {} labels",
+            data.matrices.len(),
+            data.labels.len()
+        )));
+    }
+    if let Some(label) = data.labels.iter().find(|&&label| label >= n_classes) {
+        return Err(ModelError::Training(format!(
+            "{name} label index {label} is outside the {n_classes} classes"
+        )));
+    }
+    Ok(())
+}
+
+fn build_optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    let decay = config.weight_decay as f32;
+    match config.optimizer {
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-7)
+            .with_weight_decay((decay > 0.0).then(|| WeightDecayConfig::new(decay)))
+            .init(),
+        OptimizerKind::Adamw => AdamWConfig::new()
+            .with_epsilon(1e-7)
+            .with_weight_decay(decay)
+            .init(),
+    }
+}
+
+/// Inverse class frequency, scaled so that a balanced set gets weight 1 everywhere.
+fn class_weights(labels: &[usize], n_classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; n_classes];
+    for &label in labels {
+        counts[label] += 1;
+    }
+    let present = counts.iter().filter(|&&count| count > 0).count().max(1);
+    counts
+        .iter()
+        .map(|&count| {
+            if count == 0 {
+                1.0
+            } else {
+                labels.len() as f32 / (present as f32 * count as f32)
+            }
+        })
+        .collect()
+}
+
+/// Time shift and SpecAugment masks on one normalised `[n_features, frames]` example; zero
+/// is the training mean, so shifted-in and masked cells look like "average".
+fn augment_example(
+    example: &mut [f32],
+    n_features: usize,
+    frames: usize,
+    augment: &AugmentConfig,
+    rng: &mut SplitMix64,
+) {
+    if augment.time_shift_frames > 0 {
+        let limit = augment.time_shift_frames.min(frames);
+        let shift = rng.below(2 * limit + 1) as isize - limit as isize;
+        for row in example.chunks_exact_mut(frames) {
+            if shift > 0 {
+                row.rotate_right(shift as usize);
+                row[..shift as usize].fill(0.0);
+            } else if shift < 0 {
+                let shift = shift.unsigned_abs();
+                row.rotate_left(shift);
+                row[frames - shift..].fill(0.0);
+            }
+        }
+    }
+    for _ in 0..augment.freq_masks {
+        let width = rng.below(augment.freq_mask_width.min(n_features) + 1);
+        let start = rng.below(n_features - width + 1);
+        example[start * frames..(start + width) * frames].fill(0.0);
+    }
+    for _ in 0..augment.time_masks {
+        let width = rng.below(augment.time_mask_width.min(frames) + 1);
+        let start = rng.below(frames - width + 1);
+        for row in example.chunks_exact_mut(frames) {
+            row[start..start + width].fill(0.0);
+        }
+    }
+}
+
+fn count_correct(logits: Tensor<2>, targets: &[i64]) -> Result<usize, ModelError> {
+    let predicted = logits
+        .argmax(1)
+        .into_data()
+        .try_into_vec_as::<i64>()
+        .map_err(|error| ModelError::Training(format!("cannot read predictions: {error:?}")))?;
+    Ok(predicted
+        .iter()
+        .zip(targets)
+        .filter(|(p, t)| p == t)
+        .count())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Evaluation {
+    loss: f32,
+    accuracy: f32,
+    macro_f1: f32,
+}
+
+fn evaluate(
+    network: &Network,
+    normalizer: &Normalizer,
+    frames: usize,
+    data: &LabelledFeatures,
+    n_classes: usize,
+) -> Result<Evaluation, ModelError> {
+    let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
+    let device = network.devices().into_iter().next().unwrap_or_default();
+    let probabilities = predict_probabilities(network, normalizer, frames, &matrices, &device)?;
+    let mut loss = 0.0f64;
+    let mut predictions = Vec::with_capacity(data.len());
+    for (row, &label) in probabilities.iter().zip(&data.labels) {
+        loss -= f64::from(row[label].max(1e-12)).ln();
+        predictions.push(argmax(row));
+    }
+    let correct = predictions
+        .iter()
+        .zip(&data.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    Ok(Evaluation {
+        loss: (loss / data.len() as f64) as f32,
+        accuracy: correct as f32 / data.len() as f32,
+        macro_f1: macro_f1(&predictions, &data.labels, n_classes),
+    })
+}
+
+pub(crate) fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(index, _)| index)
+}
+
+/// Unweighted mean of per-class F1 over the classes present in truth or predictions.
+fn macro_f1(predictions: &[usize], truth: &[usize], n_classes: usize) -> f32 {
+    let mut true_positive = vec![0usize; n_classes];
+    let mut predicted = vec![0usize; n_classes];
+    let mut actual = vec![0usize; n_classes];
+    for (&p, &t) in predictions.iter().zip(truth) {
+        predicted[p] += 1;
+        actual[t] += 1;
+        if p == t {
+            true_positive[t] += 1;
+        }
+    }
+    let scores: Vec<f32> = (0..n_classes)
+        .filter(|&class| predicted[class] + actual[class] > 0)
+        .map(|class| 2.0 * true_positive[class] as f32 / (predicted[class] + actual[class]) as f32)
+        .collect();
+    scores.iter().sum::<f32>() / scores.len().max(1) as f32
+}
+
+fn record_bytes(network: &Network) -> Result<Vec<u8>, ModelError> {
+    network
+        .valid()
+        .into_record()
+        .into_bytes()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|error| ModelError::Training(format!("cannot serialise weights: {error}")))
+}
+
+fn record_from(bytes: &[u8]) -> Result<ModuleRecord, ModelError> {
+    ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))
+}
+
+fn corrupt_checkpoint(path: &Path, error: impl std::fmt::Display) -> ModelError {
+    ModelError::CheckpointMismatch {
+        path: path.to_path_buf(),
+        reason: error.to_string(),
+    }
+}
+
+fn rewrite_metrics_log(path: &Path, history: &[EpochRecord]) -> Result<(), ModelError> {
+    let mut text = String::new();
+    for record in history {
+        text.push_str(&serde_json::to_string(record).unwrap_or_default());
+        text.push('\n');
+    }
+    bundle::write_atomically(path, text.as_bytes())
+}
+
+fn append_metrics(path: &Path, record: &EpochRecord) -> Result<(), ModelError> {
+    let io_error = |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_error)?;
+    let line = serde_json::to_string(record).unwrap_or_default();
+    writeln!(file, "{line}").map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macro_f1_of_known_predictions() {
+        // class 0: tp 1, p 2, a 1 -> 2/3; class 1: tp 1, p 1, a 2 -> 2/3.
+        let f1 = macro_f1(&[0, 0, 1], &[0, 1, 1], 2);
+        assert!((f1 - 2.0 / 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn class_weights_balance_counts() {
+        assert_eq!(class_weights(&[0, 0, 0, 1], 3), vec![2.0 / 3.0, 2.0, 1.0]);
+    }
+
+    #[test]
+    fn masks_and_shift_keep_shape() {
+        let mut example: Vec<f32> = (0..40).map(|v| v as f32 + 1.0).collect();
+        let augment = AugmentConfig {
+            time_shift_frames: 3,
+            freq_masks: 2,
+            time_masks: 2,
+            ..AugmentConfig::default()
+        };
+        augment_example(
+            &mut example,
+            4,
+            10,
+            &augment,
+            &mut SplitMix64::for_stream(1, &[2]),
+        );
+        assert_eq!(example.len(), 40);
+        assert!(example.iter().all(|v| v.is_finite()));
+    }
+}

@@ -1,0 +1,543 @@
+//! The networks. Every network takes a normalised feature batch `[batch, n_features, frames]`
+//! and returns class logits `[batch, n_classes]`; each one reshapes internally to the layout
+//! its layers want.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool1d, MaxPool1dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, BiLstm, BiLstmConfig, Dropout, DropoutConfig, Linear, LinearConfig,
+    PaddingConfig1d, PaddingConfig2d,
+};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Device, Tensor};
+
+use crate::config::{Architecture, ConvConfig, DenseConfig, ModelConfig, RecurrentConfig};
+
+/// Receives every layer's output during a forward pass; [`crate::summary`] uses it to print
+/// shapes and parameter counts, normal passes use [`NoTap`].
+pub(crate) trait Tap {
+    fn layer(&mut self, name: String, kind: &str, output: &[usize], params: ParamCount);
+}
+
+/// Parameters of one layer: trainable ones and running statistics (batch norm).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ParamCount {
+    pub trainable: usize,
+    pub non_trainable: usize,
+}
+
+impl ParamCount {
+    fn of<M: Module>(module: &M) -> Self {
+        Self {
+            trainable: module.num_params(),
+            non_trainable: 0,
+        }
+    }
+
+    fn none() -> Self {
+        Self::default()
+    }
+}
+
+pub(crate) struct NoTap;
+
+impl Tap for NoTap {
+    fn layer(&mut self, _: String, _: &str, _: &[usize], _: ParamCount) {}
+}
+
+/// conv -> batch norm -> ReLU -> max pool -> dropout over `[batch, channels, time]`.
+#[derive(Module, Debug)]
+pub(crate) struct ConvBlock1d {
+    conv: Conv1d,
+    norm: Option<BatchNorm>,
+    pool: Option<MaxPool1d>,
+    dropout: Dropout,
+}
+
+impl ConvBlock1d {
+    fn new(shape: BlockShape, config: &ConvConfig, device: &Device) -> Self {
+        Self {
+            conv: Conv1dConfig::new(shape.channels_in, shape.channels_out, shape.kernel)
+                .with_padding(PaddingConfig1d::Same)
+                .init(device),
+            norm: config
+                .batch_norm
+                .then(|| BatchNormConfig::new(shape.channels_out).init(device)),
+            pool: shape
+                .pooled
+                .then(|| MaxPool1dConfig::new(config.pool).init()),
+            dropout: DropoutConfig::new(config.dropout).init(),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, index: usize, tap: &mut impl Tap) -> Tensor<3> {
+        let x = relu(self.conv.forward(input));
+        tap.layer(
+            format!("conv1d_{index}"),
+            "Conv1d+ReLU",
+            &x.dims(),
+            ParamCount::of(&self.conv),
+        );
+        let x = match &self.norm {
+            Some(norm) => {
+                let x = norm.forward(x);
+                tap.layer(
+                    format!("batch_norm_{index}"),
+                    "BatchNorm",
+                    &x.dims(),
+                    batch_norm_params(norm),
+                );
+                x
+            }
+            None => x,
+        };
+        let x = match &self.pool {
+            Some(pool) => {
+                let x = pool.forward(x);
+                tap.layer(
+                    format!("max_pool1d_{index}"),
+                    "MaxPool1d",
+                    &x.dims(),
+                    ParamCount::none(),
+                );
+                x
+            }
+            None => x,
+        };
+        let x = self.dropout.forward(x);
+        tap.layer(
+            format!("dropout_{index}"),
+            "Dropout",
+            &x.dims(),
+            ParamCount::none(),
+        );
+        x
+    }
+}
+
+/// Batch norm keeps running mean and variance: counted apart, as Keras does.
+fn batch_norm_params(norm: &BatchNorm) -> ParamCount {
+    let total = norm.num_params();
+    ParamCount {
+        trainable: total / 2,
+        non_trainable: total / 2,
+    }
+}
+
+/// Sizes of one convolution block.
+#[derive(Debug, Clone, Copy)]
+struct BlockShape {
+    channels_in: usize,
+    channels_out: usize,
+    kernel: usize,
+    /// Max pool after the block: between blocks only, global pooling follows the last.
+    pooled: bool,
+}
+
+fn block_shapes(channels_in: usize, config: &ConvConfig) -> Vec<BlockShape> {
+    let mut previous = channels_in;
+    let count = config.channels.len();
+    config
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(index, &channels_out)| {
+            let shape = BlockShape {
+                channels_in: previous,
+                channels_out,
+                kernel: config.kernel_size(index),
+                pooled: config.pool > 1 && index + 1 < count,
+            };
+            previous = channels_out;
+            shape
+        })
+        .collect()
+}
+
+fn conv_stack_1d(channels_in: usize, config: &ConvConfig, device: &Device) -> Vec<ConvBlock1d> {
+    block_shapes(channels_in, config)
+        .into_iter()
+        .map(|shape| ConvBlock1d::new(shape, config, device))
+        .collect()
+}
+
+fn forward_conv_stack_1d(
+    blocks: &[ConvBlock1d],
+    input: Tensor<3>,
+    tap: &mut impl Tap,
+) -> Tensor<3> {
+    blocks
+        .iter()
+        .enumerate()
+        .fold(input, |x, (index, block)| block.forward(x, index + 1, tap))
+}
+
+fn dense(
+    layer: &Linear,
+    input: Tensor<2>,
+    name: &str,
+    kind: &str,
+    tap: &mut impl Tap,
+) -> Tensor<2> {
+    let x = layer.forward(input);
+    tap.layer(name.to_string(), kind, &x.dims(), ParamCount::of(layer));
+    x
+}
+
+/// CNN-1D: features as channels, convolution over time, global average pooling.
+#[derive(Module, Debug)]
+pub(crate) struct Cnn1d {
+    blocks: Vec<ConvBlock1d>,
+    output: Linear,
+}
+
+impl Cnn1d {
+    fn new(config: &ConvConfig, n_features: usize, n_classes: usize, device: &Device) -> Self {
+        let last = *config.channels.last().unwrap_or(&n_features);
+        Self {
+            blocks: conv_stack_1d(n_features, config, device),
+            output: LinearConfig::new(last, n_classes).init(device),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
+        let x = forward_conv_stack_1d(&self.blocks, input, tap);
+        let x: Tensor<2> = x.mean_dim(2).squeeze_dim(2);
+        tap.layer(
+            "global_avg_pool".into(),
+            "GlobalAvgPool1d",
+            &x.dims(),
+            ParamCount::none(),
+        );
+        dense(&self.output, x, "dense", "Linear", tap)
+    }
+}
+
+/// conv -> batch norm -> ReLU -> max pool -> dropout over `[batch, channels, height, width]`.
+#[derive(Module, Debug)]
+pub(crate) struct ConvBlock2d {
+    conv: Conv2d,
+    norm: Option<BatchNorm>,
+    pool: Option<MaxPool2d>,
+    dropout: Dropout,
+}
+
+impl ConvBlock2d {
+    fn new(shape: BlockShape, config: &ConvConfig, device: &Device) -> Self {
+        let kernel = shape.kernel;
+        Self {
+            conv: Conv2dConfig::new([shape.channels_in, shape.channels_out], [kernel, kernel])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            norm: config
+                .batch_norm
+                .then(|| BatchNormConfig::new(shape.channels_out).init(device)),
+            pool: shape
+                .pooled
+                .then(|| MaxPool2dConfig::new([config.pool, config.pool]).init()),
+            dropout: DropoutConfig::new(config.dropout).init(),
+        }
+    }
+
+    fn forward(&self, input: Tensor<4>, index: usize, tap: &mut impl Tap) -> Tensor<4> {
+        let x = relu(self.conv.forward(input));
+        tap.layer(
+            format!("conv2d_{index}"),
+            "Conv2d+ReLU",
+            &x.dims(),
+            ParamCount::of(&self.conv),
+        );
+        let x = match &self.norm {
+            Some(norm) => {
+                let x = norm.forward(x);
+                tap.layer(
+                    format!("batch_norm_{index}"),
+                    "BatchNorm",
+                    &x.dims(),
+                    batch_norm_params(norm),
+                );
+                x
+            }
+            None => x,
+        };
+        let x = match &self.pool {
+            Some(pool) => {
+                let x = pool.forward(x);
+                tap.layer(
+                    format!("max_pool2d_{index}"),
+                    "MaxPool2d",
+                    &x.dims(),
+                    ParamCount::none(),
+                );
+                x
+            }
+            None => x,
+        };
+        let x = self.dropout.forward(x);
+        tap.layer(
+            format!("dropout_{index}"),
+            "Dropout",
+            &x.dims(),
+            ParamCount::none(),
+        );
+        x
+    }
+}
+
+/// CNN-2D: the feature matrix as a one-channel image (e.g. log-mel x time).
+#[derive(Module, Debug)]
+pub(crate) struct Cnn2d {
+    blocks: Vec<ConvBlock2d>,
+    output: Linear,
+}
+
+impl Cnn2d {
+    fn new(config: &ConvConfig, n_classes: usize, device: &Device) -> Self {
+        let last = *config.channels.last().unwrap_or(&1);
+        Self {
+            blocks: block_shapes(1, config)
+                .into_iter()
+                .map(|shape| ConvBlock2d::new(shape, config, device))
+                .collect(),
+            output: LinearConfig::new(last, n_classes).init(device),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
+        let x: Tensor<4> = input.unsqueeze_dim(1);
+        tap.layer("image".into(), "Reshape", &x.dims(), ParamCount::none());
+        let x = self
+            .blocks
+            .iter()
+            .enumerate()
+            .fold(x, |x, (index, block)| block.forward(x, index + 1, tap));
+        let x: Tensor<2> = x.mean_dims(&[2, 3]).flatten(1, 3);
+        tap.layer(
+            "global_avg_pool".into(),
+            "GlobalAvgPool2d",
+            &x.dims(),
+            ParamCount::none(),
+        );
+        dense(&self.output, x, "dense", "Linear", tap)
+    }
+}
+
+/// Stacked bidirectional LSTMs over `[batch, time, features]`, dropout between layers.
+#[derive(Module, Debug)]
+pub(crate) struct RecurrentStack {
+    layers: Vec<BiLstm>,
+    dropout: Dropout,
+}
+
+impl RecurrentStack {
+    fn new(d_input: usize, config: &RecurrentConfig, device: &Device) -> Self {
+        let layers = (0..config.layers)
+            .map(|layer| {
+                let d_in = if layer == 0 {
+                    d_input
+                } else {
+                    2 * config.hidden
+                };
+                BiLstmConfig::new(d_in, config.hidden, true)
+                    .with_batch_first(true)
+                    .init(device)
+            })
+            .collect();
+        Self {
+            layers,
+            dropout: DropoutConfig::new(config.dropout).init(),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<3> {
+        self.layers
+            .iter()
+            .enumerate()
+            .fold(input, |x, (index, lstm)| {
+                let (x, _) = lstm.forward(x, None);
+                let x = self.dropout.forward(x);
+                tap.layer(
+                    format!("bilstm_{}", index + 1),
+                    "BiLstm",
+                    &x.dims(),
+                    ParamCount::of(lstm),
+                );
+                x
+            })
+    }
+}
+
+/// BiLSTM over frames, mean over time, dense output.
+#[derive(Module, Debug)]
+pub(crate) struct BiLstmNet {
+    recurrent: RecurrentStack,
+    output: Linear,
+}
+
+impl BiLstmNet {
+    fn new(config: &RecurrentConfig, n_features: usize, n_classes: usize, device: &Device) -> Self {
+        Self {
+            recurrent: RecurrentStack::new(n_features, config, device),
+            output: LinearConfig::new(2 * config.hidden, n_classes).init(device),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
+        let x = input.swap_dims(1, 2);
+        tap.layer("frames".into(), "Transpose", &x.dims(), ParamCount::none());
+        let x = self.recurrent.forward(x, tap);
+        let x: Tensor<2> = x.mean_dim(1).squeeze_dim(1);
+        tap.layer(
+            "mean_over_time".into(),
+            "GlobalAvgPool1d",
+            &x.dims(),
+            ParamCount::none(),
+        );
+        dense(&self.output, x, "dense", "Linear", tap)
+    }
+}
+
+/// CNN front end, BiLSTM, attention pooling (softmax-weighted sum over time).
+#[derive(Module, Debug)]
+pub(crate) struct Crnn {
+    blocks: Vec<ConvBlock1d>,
+    recurrent: RecurrentStack,
+    attention: Linear,
+    output: Linear,
+}
+
+impl Crnn {
+    fn new(
+        config: &crate::config::CrnnConfig,
+        n_features: usize,
+        n_classes: usize,
+        device: &Device,
+    ) -> Self {
+        let conv_out = *config.conv.channels.last().unwrap_or(&n_features);
+        let recurrent_out = 2 * config.recurrent.hidden;
+        Self {
+            blocks: conv_stack_1d(n_features, &config.conv, device),
+            recurrent: RecurrentStack::new(conv_out, &config.recurrent, device),
+            attention: LinearConfig::new(recurrent_out, 1).init(device),
+            output: LinearConfig::new(recurrent_out, n_classes).init(device),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
+        let x = forward_conv_stack_1d(&self.blocks, input, tap).swap_dims(1, 2);
+        let x = self.recurrent.forward(x, tap);
+        // One score per frame, softmax over time, weighted sum of the frames.
+        let weights = softmax(self.attention.forward(x.clone()), 1);
+        let x: Tensor<2> = (x * weights).sum_dim(1).squeeze_dim(1);
+        tap.layer(
+            "attention_pool".into(),
+            "AttentionPool",
+            &x.dims(),
+            ParamCount::of(&self.attention),
+        );
+        dense(&self.output, x, "dense", "Linear", tap)
+    }
+}
+
+/// Dense layers over per-feature mean and standard deviation over time.
+#[derive(Module, Debug)]
+pub(crate) struct Mlp {
+    hidden: Vec<Linear>,
+    dropout: Dropout,
+    output: Linear,
+}
+
+impl Mlp {
+    fn new(config: &DenseConfig, n_features: usize, n_classes: usize, device: &Device) -> Self {
+        let mut previous = 2 * n_features;
+        let hidden = config
+            .hidden
+            .iter()
+            .map(|&size| {
+                let layer = LinearConfig::new(previous, size).init(device);
+                previous = size;
+                layer
+            })
+            .collect();
+        Self {
+            hidden,
+            dropout: DropoutConfig::new(config.dropout).init(),
+            output: LinearConfig::new(previous, n_classes).init(device),
+        }
+    }
+
+    fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
+        let (variance, mean) = input.var_mean(2);
+        let x: Tensor<2> =
+            Tensor::cat(vec![mean, variance.add_scalar(1e-6).sqrt()], 1).squeeze_dim(2);
+        tap.layer(
+            "statistics_pool".into(),
+            "MeanStdPool",
+            &x.dims(),
+            ParamCount::none(),
+        );
+        let x = self.hidden.iter().enumerate().fold(x, |x, (index, layer)| {
+            let x = self.dropout.forward(relu(layer.forward(x)));
+            tap.layer(
+                format!("dense_{}", index + 1),
+                "Linear+ReLU",
+                &x.dims(),
+                ParamCount::of(layer),
+            );
+            x
+        });
+        dense(&self.output, x, "dense_out", "Linear", tap)
+    }
+}
+
+/// One of the architectures, chosen by [`ModelConfig::architecture`].
+#[derive(Module, Debug)]
+pub(crate) enum Network {
+    Cnn1d(Cnn1d),
+    Cnn2d(Cnn2d),
+    BiLstm(BiLstmNet),
+    Crnn(Crnn),
+    Mlp(Mlp),
+}
+
+impl Network {
+    pub(crate) fn new(
+        config: &ModelConfig,
+        n_features: usize,
+        n_classes: usize,
+        device: &Device,
+    ) -> Self {
+        match config.architecture {
+            Architecture::Cnn1d => {
+                Network::Cnn1d(Cnn1d::new(&config.cnn1d, n_features, n_classes, device))
+            }
+            Architecture::Cnn2d => Network::Cnn2d(Cnn2d::new(&config.cnn2d, n_classes, device)),
+            Architecture::Bilstm => Network::BiLstm(BiLstmNet::new(
+                &config.bilstm,
+                n_features,
+                n_classes,
+                device,
+            )),
+            Architecture::Crnn => {
+                Network::Crnn(Crnn::new(&config.crnn, n_features, n_classes, device))
+            }
+            Architecture::Mlp => Network::Mlp(Mlp::new(&config.mlp, n_features, n_classes, device)),
+        }
+    }
+
+    /// Logits `[batch, n_classes]` for a batch `[batch, n_features, frames]`.
+    pub(crate) fn forward(&self, input: Tensor<3>) -> Tensor<2> {
+        self.forward_tapped(input, &mut NoTap)
+    }
+
+    pub(crate) fn forward_tapped(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
+        match self {
+            Network::Cnn1d(net) => net.forward(input, tap),
+            Network::Cnn2d(net) => net.forward(input, tap),
+            Network::BiLstm(net) => net.forward(input, tap),
+            Network::Crnn(net) => net.forward(input, tap),
+            Network::Mlp(net) => net.forward(input, tap),
+        }
+    }
+}

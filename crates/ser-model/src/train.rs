@@ -1,0 +1,267 @@
+//! From a corpus of raw audio to a model bundle in one call: corpus, split, cached feature
+//! extraction, augmented copies, then [`fit`].
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ser_data::{Clip, CorpusKind, Emotion, FeatureCache, Split};
+use ser_features::{FeatureConfig, FeatureMatrix};
+
+use crate::ModelError;
+use crate::config::{AugmentConfig, RunConfig};
+use crate::fit::{FitSetup, LabelledFeatures, TrainOutcome, TrainProgress, fit};
+use crate::rng::SplitMix64;
+
+/// How to split the corpus. Training uses the train part, early stopping the validation
+/// part; the test part is left for `ser evaluate`/`ser experiment`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitSpec {
+    /// Stratified by emotion: `test_fraction` of every emotion held out.
+    Random { test_fraction: f64 },
+    /// These speakers form the test part (speaker-independent evaluation).
+    Speaker { test_speakers: Vec<String> },
+    /// Stratified k-fold; `fold` (0-based) is the test part.
+    KFold { k: usize, fold: usize },
+}
+
+impl std::str::FromStr for SplitSpec {
+    type Err = ModelError;
+
+    /// `random`, `random:0.2`, `speaker:YAF`, `speaker:YAF,OAF`, `kfold:5`, `kfold:5:2`
+    /// (fold numbers on the command line are 1-based).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            ModelError::Config(format!(
+                "bad split {text:?}: expected random[:FRACTION], speaker:NAME[,NAME..] or kfold:K[:FOLD]"
+            ))
+        };
+        let mut parts = text.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("random"), None, None, None) => Ok(SplitSpec::Random { test_fraction: 0.2 }),
+            (Some("random"), Some(fraction), None, None) => {
+                let test_fraction: f64 = fraction.parse().map_err(|_| bad())?;
+                if !(0.0..1.0).contains(&test_fraction) {
+                    return Err(bad());
+                }
+                Ok(SplitSpec::Random { test_fraction })
+            }
+            (Some("speaker"), Some(names), None, None) if !names.is_empty() => {
+                Ok(SplitSpec::Speaker {
+                    test_speakers: names.split(',').map(str::to_string).collect(),
+                })
+            }
+            (Some("kfold"), Some(k), fold, None) => {
+                let k: usize = k.parse().map_err(|_| bad())?;
+                let fold: usize = fold.map_or(Ok(1), str::parse).map_err(|_| bad())?;
+                if k < 2 || fold == 0 || fold > k {
+                    return Err(bad());
+                }
+                Ok(SplitSpec::KFold { k, fold: fold - 1 })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for SplitSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SplitSpec::Random { test_fraction } => write!(f, "random:{test_fraction}"),
+            SplitSpec::Speaker { test_speakers } => {
+                write!(f, "speaker:{}", test_speakers.join(","))
+            }
+            SplitSpec::KFold { k, fold } => write!(f, "kfold:{k}:{}", fold + 1),
+        }
+    }
+}
+
+impl SplitSpec {
+    pub fn make(
+        &self,
+        clips: &[Clip],
+        validation_fraction: f64,
+        seed: u64,
+    ) -> Result<Split, ModelError> {
+        Ok(match self {
+            SplitSpec::Random { test_fraction } => {
+                ser_data::stratified_split(clips, *test_fraction, validation_fraction, seed)
+            }
+            SplitSpec::Speaker { test_speakers } => {
+                ser_data::speaker_split(clips, test_speakers, validation_fraction, seed)?
+            }
+            SplitSpec::KFold { k, fold } => {
+                let mut folds = ser_data::stratified_kfold(clips, *k, validation_fraction, seed)?;
+                if *fold >= folds.len() {
+                    return Err(ModelError::Config(format!(
+                        "fold {} of {k} does not exist",
+                        fold + 1
+                    )));
+                }
+                folds.swap_remove(*fold)
+            }
+        })
+    }
+}
+
+/// Everything `ser train` needs.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub corpus: CorpusKind,
+    /// The corpus folder (or manifest file).
+    pub corpus_path: PathBuf,
+    pub run: RunConfig,
+    pub split: SplitSpec,
+    /// Share of the non-test clips used for validation (early stopping).
+    pub validation_fraction: f64,
+    /// Run directory: split.json, metrics.jsonl, checkpoint, model.serb.
+    pub out_dir: PathBuf,
+    pub resume: bool,
+    /// Feature cache folder; `None` disables caching.
+    pub cache_dir: Option<PathBuf>,
+}
+
+pub const SPLIT_FILE: &str = "split.json";
+
+/// Train a model from raw audio; see [`TrainOptions`].
+pub fn train(
+    options: &TrainOptions,
+    progress: &dyn TrainProgress,
+) -> Result<TrainOutcome, ModelError> {
+    let run = &options.run;
+    run.model.validate()?;
+    run.training.validate()?;
+    progress.stage(&format!(
+        "loading {} from {}",
+        options.corpus,
+        options.corpus_path.display()
+    ));
+    let corpus = ser_data::load_corpus(options.corpus, &options.corpus_path)?;
+    let split = options.split.make(
+        &corpus.clips,
+        options.validation_fraction,
+        run.training.seed,
+    )?;
+    if split.train.is_empty() {
+        return Err(ModelError::Training(format!(
+            "split {} leaves no training clips",
+            options.split
+        )));
+    }
+    split.save(&corpus.clips, &options.out_dir.join(SPLIT_FILE))?;
+
+    let pick = |indices: &[usize]| -> Vec<Clip> {
+        indices.iter().map(|&i| corpus.clips[i].clone()).collect()
+    };
+    let (train_clips, validation_clips) = (pick(&split.train), pick(&split.validation));
+    let cache = options.cache_dir.clone().map(FeatureCache::new);
+    let augment = &run.training.augment;
+    let copies = if augment.noise_snr_db.is_some() || augment.speed.is_some() {
+        augment.copies
+    } else {
+        0
+    };
+    let total = train_clips.len() * (1 + copies) + validation_clips.len();
+    progress.stage(&format!("extracting features of {total} clips"));
+    let done = AtomicUsize::new(0);
+    let on_progress = || progress.extraction(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+    let extract = |clips: &[Clip]| {
+        ser_data::extract_features_with(
+            clips,
+            &run.features,
+            cache.as_ref(),
+            &on_progress,
+            |config, path| config.extract_file(path),
+        )
+    };
+    let mut train = LabelledFeatures {
+        matrices: extract(&train_clips)?,
+        labels: train_clips
+            .iter()
+            .map(|clip| clip.emotion.index())
+            .collect(),
+    };
+    for copy in 1..=copies {
+        let matrices = augmented_features(
+            &train_clips,
+            &run.features,
+            augment,
+            run.training.seed,
+            copy,
+            &on_progress,
+        )?;
+        train.matrices.extend(matrices);
+        train
+            .labels
+            .extend(train_clips.iter().map(|clip| clip.emotion.index()));
+    }
+    let validation = LabelledFeatures {
+        matrices: extract(&validation_clips)?,
+        labels: validation_clips
+            .iter()
+            .map(|clip| clip.emotion.index())
+            .collect(),
+    };
+    let setup = FitSetup {
+        model: run.model.clone(),
+        features: run.features.clone(),
+        training: run.training.clone(),
+        labels: Emotion::ALL
+            .iter()
+            .map(|emotion| emotion.as_str().to_string())
+            .collect(),
+        corpus: options.corpus.to_string(),
+        split: format!("{} ({})", options.split, split.description),
+        run_dir: Some(options.out_dir.clone()),
+        resume: options.resume,
+    };
+    progress.stage(&format!(
+        "training {} on {} examples ({} validation)",
+        run.model.architecture,
+        train.len(),
+        validation.len()
+    ));
+    fit(
+        &setup,
+        &train,
+        (!validation.is_empty()).then_some(&validation),
+        progress,
+    )
+}
+
+/// Features of one augmented copy of every clip: speed perturbation and noise on the raw
+/// audio, seeded by (seed, copy, clip index) so reruns make the same copies.
+fn augmented_features(
+    clips: &[Clip],
+    features: &FeatureConfig,
+    augment: &AugmentConfig,
+    seed: u64,
+    copy: usize,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<Vec<FeatureMatrix>, ModelError> {
+    use rayon::prelude::*;
+    clips
+        .par_iter()
+        .enumerate()
+        .map(|(index, clip)| {
+            let mut rng = SplitMix64::for_stream(seed, &[copy as u64, index as u64]);
+            let mut audio = ser_audio::decode_file(&clip.path)
+                .map_err(|error| ModelError::Training(format!("{}: {error}", clip.path.display())))?
+                .audio;
+            if let Some(range) = augment.speed {
+                let factor = 1.0 + range * (2.0 * rng.unit() as f32 - 1.0);
+                audio = ser_audio::augment::speed_perturb(&audio, factor).map_err(|error| {
+                    ModelError::Training(format!("{}: {error}", clip.path.display()))
+                })?;
+            }
+            if let Some(snr_db) = augment.noise_snr_db {
+                ser_audio::augment::add_noise_snr(&mut audio.samples, snr_db, rng.next_u64())
+                    .map_err(|error| {
+                        ModelError::Training(format!("{}: {error}", clip.path.display()))
+                    })?;
+            }
+            let matrix = features.extract(&audio)?;
+            on_progress();
+            Ok(matrix)
+        })
+        .collect()
+}

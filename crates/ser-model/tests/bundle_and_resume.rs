@@ -1,0 +1,190 @@
+//! Bundles round-trip exactly, refuse other format versions, and interrupted runs resume
+//! from the right epoch.
+
+mod common;
+
+use std::sync::Mutex;
+
+use ser_model::{
+    BUNDLE_FILE, Classifier, EpochRecord, METRICS_FILE, ModelError, SilentProgress, fit,
+};
+
+/// Weight initialisation draws from burn's process-wide generator: tests of this file run
+/// one at a time so each seeded run sees the same draws.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[test]
+fn bundle_save_load_gives_identical_probabilities() {
+    let _serial = serial();
+    let data = common::synthetic(3, 6, 4, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let setup = common::tiny_setup(3, 3, Some(dir.path().to_path_buf()), false);
+    let outcome = fit(&setup, &data, Some(&data), &SilentProgress).unwrap();
+    let path = dir.path().join(BUNDLE_FILE);
+    assert_eq!(outcome.bundle_path.as_deref(), Some(path.as_path()));
+
+    let from_memory = Classifier::from_bundle_bytes(&outcome.bundle).unwrap();
+    let from_disk = Classifier::load(&path).unwrap();
+    let matrices: Vec<_> = data.matrices.iter().collect();
+    let expected = from_memory.predict_features(&matrices).unwrap();
+    let loaded = from_disk.predict_features(&matrices).unwrap();
+    assert_eq!(
+        expected, loaded,
+        "probabilities must be bit-identical after save/load"
+    );
+    for row in &loaded {
+        assert_eq!(row.len(), 3);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+    assert_eq!(from_disk.labels(), ["class0", "class1", "class2"]);
+    assert_eq!(from_disk.info().n_features, 4);
+    assert_eq!(from_disk.info().metrics.epochs_trained, 3);
+}
+
+#[test]
+fn other_bundle_versions_are_refused_clearly() {
+    let _serial = serial();
+    let data = common::synthetic(2, 4, 3, 16);
+    let outcome = fit(
+        &common::tiny_setup(2, 1, None, false),
+        &data,
+        None,
+        &SilentProgress,
+    )
+    .unwrap();
+    let mut bytes = outcome.bundle.clone();
+    bytes[4..8].copy_from_slice(&2u32.to_le_bytes());
+    let error = Classifier::from_bundle_bytes(&bytes).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ModelError::BundleVersion {
+                found: 2,
+                expected: 1
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("version 2"), "{error}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_bundle = dir.path().join("clip.wav");
+    std::fs::write(&not_a_bundle, b"RIFF0000WAVEfmt ").unwrap();
+    let error = Classifier::load(&not_a_bundle).unwrap_err();
+    assert!(matches!(error, ModelError::NotABundle { .. }), "{error:?}");
+    assert!(error.to_string().contains("clip.wav"), "{error}");
+}
+
+fn read_log(path: &std::path::Path) -> Vec<EpochRecord> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every log line is a full record"))
+        .collect()
+}
+
+#[test]
+fn resume_continues_after_the_last_checkpointed_epoch() {
+    let _serial = serial();
+    let data = common::synthetic(3, 6, 4, 20);
+    let interrupted = tempfile::tempdir().unwrap();
+    let run_dir = interrupted.path().to_path_buf();
+
+    // First run stops after 2 epochs; then a crash mid-epoch 3 leaves half a log line.
+    let first = fit(
+        &common::tiny_setup(3, 2, Some(run_dir.clone()), false),
+        &data,
+        Some(&data),
+        &SilentProgress,
+    )
+    .unwrap();
+    assert_eq!(first.history.len(), 2);
+    use std::io::Write;
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(run_dir.join(METRICS_FILE))
+        .unwrap();
+    write!(log, "{{\"epoch\":3,\"learn").unwrap();
+    drop(log);
+
+    let resumed = fit(
+        &common::tiny_setup(3, 4, Some(run_dir.clone()), true),
+        &data,
+        Some(&data),
+        &SilentProgress,
+    )
+    .unwrap();
+    assert_eq!(resumed.resumed_after, 2);
+    let epochs: Vec<usize> = resumed.history.iter().map(|record| record.epoch).collect();
+    assert_eq!(epochs, vec![1, 2, 3, 4]);
+    let logged: Vec<usize> = read_log(&run_dir.join(METRICS_FILE))
+        .iter()
+        .map(|r| r.epoch)
+        .collect();
+    assert_eq!(logged, vec![1, 2, 3, 4]);
+    assert_eq!(
+        resumed.history[..2],
+        first.history[..],
+        "resumed history keeps the first epochs"
+    );
+
+    // The same 4 epochs without interruption end in the same weights.
+    let straight_dir = tempfile::tempdir().unwrap();
+    let straight = fit(
+        &common::tiny_setup(3, 4, Some(straight_dir.path().to_path_buf()), false),
+        &data,
+        Some(&data),
+        &SilentProgress,
+    )
+    .unwrap();
+    let matrices: Vec<_> = data.matrices.iter().collect();
+    let a = Classifier::from_bundle_bytes(&resumed.bundle)
+        .unwrap()
+        .predict_features(&matrices)
+        .unwrap();
+    let b = Classifier::from_bundle_bytes(&straight.bundle)
+        .unwrap()
+        .predict_features(&matrices)
+        .unwrap();
+    for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+        assert!((x - y).abs() < 1e-4, "resumed {x} vs uninterrupted {y}");
+    }
+
+    // A finished run resumed again trains nothing more.
+    let again = fit(
+        &common::tiny_setup(3, 4, Some(run_dir.clone()), true),
+        &data,
+        Some(&data),
+        &SilentProgress,
+    )
+    .unwrap();
+    assert_eq!(again.resumed_after, 4);
+    assert_eq!(again.history.len(), 4);
+}
+
+#[test]
+fn resume_refuses_a_checkpoint_of_another_run() {
+    let _serial = serial();
+    let data = common::synthetic(3, 4, 4, 16);
+    let dir = tempfile::tempdir().unwrap();
+    fit(
+        &common::tiny_setup(3, 1, Some(dir.path().to_path_buf()), false),
+        &data,
+        None,
+        &SilentProgress,
+    )
+    .unwrap();
+    let mut other = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
+    other.training.seed = 99;
+    let error = fit(&other, &data, None, &SilentProgress).unwrap_err();
+    assert!(
+        matches!(error, ModelError::CheckpointMismatch { .. }),
+        "{error:?}"
+    );
+}

@@ -1,0 +1,77 @@
+//! Shared helpers: small synthetic feature sets and fit setups.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use ser_features::{FeatureConfig, FeatureMatrix};
+use ser_model::{FitSetup, LabelledFeatures, ModelConfig, RunConfig, TrainConfig};
+
+/// `per_class` examples of each of `classes` classes: class c has a bump on feature c, plus
+/// deterministic pseudo-noise, so a small network can tell them apart.
+pub fn synthetic(
+    classes: usize,
+    per_class: usize,
+    n_features: usize,
+    frames: usize,
+) -> LabelledFeatures {
+    let mut state = 12345u64;
+    let mut noise = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    let mut data = LabelledFeatures::default();
+    for example in 0..classes * per_class {
+        let class = example % classes;
+        let values = (0..n_features * frames)
+            .map(|index| {
+                let feature = index / frames;
+                noise() + if feature == class { 2.0 } else { 0.0 }
+            })
+            .collect();
+        data.matrices
+            .push(FeatureMatrix::new(n_features, frames, values));
+        data.labels.push(class);
+    }
+    data
+}
+
+/// A tiny cnn1d run on `n_features` x 16 inputs, no dropout (deterministic given the seed).
+pub fn tiny_setup(
+    classes: usize,
+    epochs: usize,
+    run_dir: Option<PathBuf>,
+    resume: bool,
+) -> FitSetup {
+    let run: RunConfig = RunConfig::from_toml(
+        r#"
+        [model]
+        architecture = "cnn1d"
+        frames = 16
+        [model.cnn1d]
+        channels = [8, 8]
+        kernel_sizes = [3]
+        dropout = 0.0
+        "#,
+    )
+    .expect("valid run file");
+    FitSetup {
+        model: ModelConfig { ..run.model },
+        features: FeatureConfig::default(),
+        training: TrainConfig {
+            epochs,
+            batch_size: 8,
+            learning_rate: 0.01,
+            patience: 0,
+            seed: 7,
+            ..TrainConfig::default()
+        },
+        labels: (0..classes).map(|class| format!("class{class}")).collect(),
+        corpus: "synthetic".into(),
+        split: "none".into(),
+        run_dir,
+        resume,
+    }
+}

@@ -4,11 +4,33 @@
 //! trim silence -> normalise -> pad/crop -> pre-emphasis. Every step is plain DSP on `f32`
 //! samples; nothing here depends on a deep-learning framework.
 
+pub mod augment;
+mod decode;
+mod energy;
 mod error;
 mod preprocess;
+mod resample;
+pub mod segment;
 
+use std::path::Path;
+
+pub use decode::{AudioStream, Decoded, decode_bytes, decode_file};
 pub use error::AudioError;
-pub use preprocess::{Normalization, PreprocessConfig, TrimConfig};
+pub use preprocess::{
+    Normalization, PreprocessConfig, TrimConfig, fix_length, preemphasis, trim_range,
+};
+pub use resample::resample;
+
+/// Lowest sample rate accepted from a file or as a target (below it, a header is garbage).
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+/// Highest sample rate accepted from a file or as a target.
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+
+/// Decode a file and prepare it as `config` says (see [`PreprocessConfig::apply`]).
+pub fn load(path: &Path, config: &PreprocessConfig) -> Result<Audio, AudioError> {
+    config.validate()?; // a bad config fails before a possibly long decode
+    config.apply(decode_file(path)?.audio)
+}
 
 /// Mono audio: samples in [-1, 1] at `sample_rate` Hz.
 #[derive(Debug, Clone, PartialEq)]

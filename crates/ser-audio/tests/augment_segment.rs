@@ -1,0 +1,142 @@
+//! Augmentation (seeded, measurable) and speech segmentation on synthetic signals.
+
+mod common;
+
+use ser_audio::augment::{add_noise_snr, shift, speed_perturb, time_shift};
+use ser_audio::segment::{Segment, SegmentConfig, split_speech};
+use ser_audio::{Audio, AudioError};
+
+fn tone(n: usize) -> Vec<f32> {
+    common::sine(440.0, 16_000, n, 0.5)
+        .iter()
+        .map(|&s| s as f32)
+        .collect()
+}
+
+#[test]
+fn noise_has_the_requested_snr_and_is_seeded() {
+    let clean = tone(32_000);
+    for snr_db in [0.0f32, 10.0, 30.0] {
+        let mut noisy = clean.clone();
+        add_noise_snr(&mut noisy, snr_db, 7).unwrap();
+        let signal: f64 = clean.iter().map(|&s| f64::from(s).powi(2)).sum();
+        let noise: f64 = noisy
+            .iter()
+            .zip(&clean)
+            .map(|(&n, &c)| f64::from(n - c).powi(2))
+            .sum();
+        let measured = 10.0 * (signal / noise).log10();
+        assert!(
+            (measured - f64::from(snr_db)).abs() < 0.1,
+            "asked {snr_db} dB, got {measured}"
+        );
+    }
+    let (mut a, mut b, mut c) = (clean.clone(), clean.clone(), clean.clone());
+    add_noise_snr(&mut a, 10.0, 1).unwrap();
+    add_noise_snr(&mut b, 10.0, 1).unwrap();
+    add_noise_snr(&mut c, 10.0, 2).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let mut silence = vec![0.0f32; 8];
+    add_noise_snr(&mut silence, 10.0, 1).unwrap();
+    assert_eq!(silence, [0.0; 8]);
+    assert!(matches!(
+        add_noise_snr(&mut a, f32::NAN, 1),
+        Err(AudioError::InvalidParameter(_))
+    ));
+}
+
+#[test]
+fn shifts_move_content_and_fill_with_zeros() {
+    let mut samples = vec![1.0f32, 2.0, 3.0, 4.0];
+    shift(&mut samples, 1);
+    assert_eq!(samples, [0.0, 1.0, 2.0, 3.0]);
+    shift(&mut samples, -2);
+    assert_eq!(samples, [2.0, 3.0, 0.0, 0.0]);
+    shift(&mut samples, 10);
+    assert_eq!(samples, [0.0; 4]);
+
+    let original: Vec<f32> = (1..=100).map(|i| i as f32).collect();
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0..50 {
+        let mut samples = original.clone();
+        let offset = time_shift(&mut samples, 10, seed);
+        assert!(offset.abs() <= 10);
+        let mut again = original.clone();
+        assert_eq!(time_shift(&mut again, 10, seed), offset, "seeded");
+        let mut expected = original.clone();
+        shift(&mut expected, offset);
+        assert_eq!(samples, expected);
+        seen.insert(offset);
+    }
+    assert!(seen.len() > 10, "offsets vary with the seed: {seen:?}");
+}
+
+#[test]
+fn speed_perturbation_changes_length_and_pitch() {
+    let audio = Audio::new(tone(16_000), 16_000);
+    let faster = speed_perturb(&audio, 1.1).unwrap();
+    assert_eq!(faster.sample_rate, 16_000);
+    let expected = (16_000.0f64 / 1.1).round() as i64;
+    assert!(
+        (faster.samples.len() as i64 - expected).abs() <= 1,
+        "{}",
+        faster.samples.len()
+    );
+    // 440 Hz played 1.1x faster is 484 Hz: count zero crossings in the middle.
+    let middle = &faster.samples[2000..12_000];
+    let crossings = middle
+        .windows(2)
+        .filter(|p| (p[0] < 0.0) != (p[1] < 0.0))
+        .count();
+    let frequency = crossings as f64 / 2.0 / (middle.len() as f64 / 16_000.0);
+    assert!((frequency - 484.0).abs() < 3.0, "{frequency}");
+    assert_eq!(speed_perturb(&audio, 1.0).unwrap(), audio);
+    assert!(speed_perturb(&audio, 0.0).is_err());
+}
+
+#[test]
+fn speech_bursts_become_segments() {
+    let rate = 16_000;
+    // 1 s silence, 1 s tone, 0.1 s gap, 0.5 s tone, 1 s silence, 0.05 s click, 1 s silence.
+    let mut samples = vec![0.0f32; rate];
+    samples.extend(tone(rate));
+    samples.extend(vec![0.0; rate / 10]);
+    samples.extend(tone(rate / 2));
+    samples.extend(vec![0.0; rate]);
+    samples.extend(tone(rate / 20));
+    samples.extend(vec![0.0; rate]);
+    let audio = Audio::new(samples, rate as u32);
+    let config = SegmentConfig {
+        frame_length: 512,
+        hop_length: 128,
+        ..SegmentConfig::default()
+    };
+    let segments = split_speech(&audio, &config);
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let Segment { start, end } = segments[0];
+    // The short gap is bridged; the click is dropped. Frame edges blur by one frame.
+    assert!(
+        start.abs_diff(rate) <= 512 && end.abs_diff(rate * 26 / 10) <= 512,
+        "{start}..{end}"
+    );
+
+    // Over-long speech is cut into equal pieces no longer than the maximum.
+    let long = Audio::new(tone(rate * 5), rate as u32);
+    let pieces = split_speech(
+        &long,
+        &SegmentConfig {
+            max_segment_seconds: 2.0,
+            ..config.clone()
+        },
+    );
+    assert_eq!(pieces.len(), 3);
+    assert!(pieces.iter().all(|p| p.len() <= 2 * rate));
+    assert!(pieces.windows(2).all(|w| w[0].end == w[1].start));
+    assert!(split_speech(&Audio::new(vec![0.0; rate], rate as u32), &config).is_empty());
+    let hum: Vec<f32> = tone(rate).iter().map(|s| s * 1e-4).collect();
+    assert!(
+        split_speech(&Audio::new(hum, rate as u32), &config).is_empty(),
+        "below the floor"
+    );
+}

@@ -24,11 +24,11 @@ pub struct BundleMetrics {
     pub epochs_trained: usize,
     /// Epoch (1-based) whose weights the bundle holds.
     pub best_epoch: usize,
-    pub train_loss: f32,
-    pub train_accuracy: f32,
-    pub val_loss: Option<f32>,
-    pub val_accuracy: Option<f32>,
-    pub val_macro_f1: Option<f32>,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    pub val_macro_f1: Option<f64>,
 }
 
 /// Versions of the software that trained the model.

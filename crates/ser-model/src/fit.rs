@@ -12,7 +12,6 @@ use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
 use ser_features::{FeatureConfig, FeatureMatrix};
-use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
 use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
@@ -23,20 +22,8 @@ use crate::nets::Network;
 use crate::normalizer::Normalizer;
 use crate::rng::SplitMix64;
 
-/// One line of the metrics log (`metrics.jsonl`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based.
-    pub epoch: usize,
-    pub learning_rate: f64,
-    pub train_loss: f32,
-    /// Running accuracy over the epoch's batches (with dropout and augmentation).
-    pub train_accuracy: f32,
-    pub val_loss: Option<f32>,
-    pub val_accuracy: Option<f32>,
-    pub val_macro_f1: Option<f32>,
-    pub seconds: f64,
-}
+/// One line of the metrics log (`metrics.jsonl`); defined by ser-eval, which reads it back.
+pub use ser_eval::EpochRecord;
 
 /// Feature matrices (not normalised) with class indices.
 #[derive(Debug, Clone, Default)]
@@ -257,15 +244,15 @@ pub fn fit(
         let record = EpochRecord {
             epoch: epoch + 1,
             learning_rate,
-            train_loss: (loss_sum / train.len() as f64) as f32,
-            train_accuracy: correct as f32 / train.len() as f32,
-            val_loss: evaluation.map(|e| e.loss),
-            val_accuracy: evaluation.map(|e| e.accuracy),
-            val_macro_f1: evaluation.map(|e| e.macro_f1),
+            train_loss: loss_sum / train.len() as f64,
+            train_accuracy: correct as f64 / train.len() as f64,
+            val_loss: evaluation.map(|e| f64::from(e.loss)),
+            val_accuracy: evaluation.map(|e| f64::from(e.accuracy)),
+            val_macro_f1: evaluation.map(|e| f64::from(e.macro_f1)),
             seconds: started.elapsed().as_secs_f64(),
         };
         // Without validation the latest epoch is the model; with it, the best macro-F1.
-        let score = record.val_macro_f1.unwrap_or(epoch as f32);
+        let score = record.val_macro_f1.map_or(epoch as f32, |f1| f1 as f32);
         if score > best.1 {
             best = (epoch + 1, score);
             best_weights = record_bytes(&network)?;
@@ -311,8 +298,8 @@ pub fn fit(
         metrics: BundleMetrics {
             epochs_trained: history.len(),
             best_epoch: best.0,
-            train_loss: best_record.map_or(f32::NAN, |r| r.train_loss),
-            train_accuracy: best_record.map_or(f32::NAN, |r| r.train_accuracy),
+            train_loss: best_record.map_or(f64::NAN, |r| r.train_loss),
+            train_accuracy: best_record.map_or(f64::NAN, |r| r.train_accuracy),
             val_loss: best_record.and_then(|r| r.val_loss),
             val_accuracy: best_record.and_then(|r| r.val_accuracy),
             val_macro_f1: best_record.and_then(|r| r.val_macro_f1),

@@ -1,0 +1,302 @@
+//! The experiment file (TOML): corpus, protocol, architectures and the run configuration.
+//!
+//! ```toml
+//! name = "TESS, random stratified 80/20 over 5 seeds"
+//! corpus = "tess"            # optional; default tess
+//! data = "../shared/data/tess" # optional; relative to this file; default: the TESS folder
+//! validation_fraction = 0.1  # share of the training part used for early stopping
+//! architectures = ["cnn1d"]  # optional; one set of runs per architecture
+//! run = "run.toml"           # optional base run file ([model], [features], [training])
+//!
+//! [protocol]
+//! kind = "random"            # random | speaker | kfold | cross_corpus
+//! seeds = [1, 2, 3, 4, 5]
+//! test_fraction = 0.2
+//!
+//! [training]                 # optional; replaces the run file's [training] section
+//! epochs = 20
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use ser_data::CorpusKind;
+use ser_features::FeatureConfig;
+use ser_model::{Architecture, ModelConfig, RunConfig, TrainConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::ExperimentError;
+
+/// How the corpus is split into runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Protocol {
+    /// Stratified random split, once per seed (the seed also seeds training).
+    Random {
+        #[serde(default = "default_seeds")]
+        seeds: Vec<u64>,
+        #[serde(default = "default_test_fraction")]
+        test_fraction: f64,
+    },
+    /// Speaker-independent: one run per test speaker, trained on every other speaker.
+    /// Without `test_speakers`, every speaker of the corpus is tested once.
+    Speaker {
+        #[serde(default)]
+        test_speakers: Vec<String>,
+    },
+    /// Stratified k-fold: one run per fold.
+    Kfold { k: usize },
+    /// Train on the experiment's corpus, test on another one.
+    CrossCorpus {
+        test_corpus: CorpusKind,
+        /// Folder (or manifest) of the test corpus, relative to the experiment file.
+        test_data: PathBuf,
+    },
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![1, 2, 3, 4, 5]
+}
+
+fn default_test_fraction() -> f64 {
+    0.2
+}
+
+fn default_validation_fraction() -> f64 {
+    0.1
+}
+
+fn default_corpus() -> CorpusKind {
+    CorpusKind::Tess
+}
+
+/// A parsed experiment file; paths in it are already resolved against its folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Title of the report.
+    pub name: String,
+    #[serde(default = "default_corpus")]
+    pub corpus: CorpusKind,
+    /// Corpus folder or manifest; `None` means the default TESS folder.
+    #[serde(default)]
+    pub data: Option<PathBuf>,
+    pub protocol: Protocol,
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    /// One set of runs per architecture; empty means the run configuration's architecture.
+    #[serde(default)]
+    pub architectures: Vec<Architecture>,
+    /// Base run file; the inline sections below replace its sections.
+    #[serde(default)]
+    pub run: Option<PathBuf>,
+    #[serde(default)]
+    pub model: Option<ModelConfig>,
+    #[serde(default)]
+    pub features: Option<FeatureConfig>,
+    #[serde(default)]
+    pub training: Option<TrainConfig>,
+}
+
+impl ExperimentConfig {
+    /// Parses and checks an experiment file; relative paths are taken relative to `base_dir`.
+    pub fn from_toml(text: &str, base_dir: &Path, origin: &Path) -> Result<Self, ExperimentError> {
+        let invalid = |reason: String| ExperimentError::Config {
+            path: origin.to_path_buf(),
+            reason,
+        };
+        let mut config: ExperimentConfig =
+            toml::from_str(text).map_err(|error| invalid(error.to_string()))?;
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base_dir.join(&*path);
+            }
+        };
+        config.data.as_mut().map(resolve);
+        config.run.as_mut().map(resolve);
+        if let Protocol::CrossCorpus { test_data, .. } = &mut config.protocol {
+            resolve(test_data);
+        }
+        config.check().map_err(invalid)?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ExperimentError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ExperimentError::io(path, e))?;
+        let base_dir = path.parent().unwrap_or(Path::new(""));
+        Self::from_toml(&text, base_dir, path)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err(format!(
+                "validation_fraction must be in [0, 1), got {}",
+                self.validation_fraction
+            ));
+        }
+        match &self.protocol {
+            Protocol::Random {
+                seeds,
+                test_fraction,
+            } => {
+                if seeds.is_empty() {
+                    return Err("protocol.seeds must list at least one seed".into());
+                }
+                if !(*test_fraction > 0.0 && *test_fraction < 1.0) {
+                    return Err(format!(
+                        "protocol.test_fraction must be in (0, 1), got {test_fraction}"
+                    ));
+                }
+            }
+            Protocol::Kfold { k } if *k < 2 => {
+                return Err(format!("protocol.k must be at least 2, got {k}"));
+            }
+            _ => {}
+        }
+        if self.data.is_none() && self.corpus != CorpusKind::Tess {
+            return Err(format!("data is required for corpus {}", self.corpus));
+        }
+        Ok(())
+    }
+
+    /// The corpus folder (or manifest) to read.
+    pub fn corpus_path(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(ser_data::default_tess_dir)
+    }
+
+    /// The run configuration: the run file (or defaults) with the inline sections applied.
+    pub fn run_config(&self) -> Result<RunConfig, ExperimentError> {
+        let mut run = match &self.run {
+            Some(path) => RunConfig::load(path)?,
+            None => RunConfig::default(),
+        };
+        if let Some(model) = &self.model {
+            run.model = model.clone();
+        }
+        if let Some(features) = &self.features {
+            run.features = features.clone();
+        }
+        if let Some(training) = &self.training {
+            run.training = training.clone();
+        }
+        run.model.validate()?;
+        run.training.validate()?;
+        Ok(run)
+    }
+
+    /// The architectures to run, in order.
+    pub fn architectures(&self, run: &RunConfig) -> Vec<Architecture> {
+        if self.architectures.is_empty() {
+            vec![run.model.architecture]
+        } else {
+            self.architectures.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ExperimentConfig, ExperimentError> {
+        ExperimentConfig::from_toml(text, Path::new("/experiments"), Path::new("exp.toml"))
+    }
+
+    #[test]
+    fn reads_every_protocol_and_resolves_paths() {
+        let random = parse("name = \"r\"\n[protocol]\nkind = \"random\"\n").unwrap();
+        assert_eq!(
+            random.protocol,
+            Protocol::Random {
+                seeds: vec![1, 2, 3, 4, 5],
+                test_fraction: 0.2
+            }
+        );
+        let speaker = parse(
+            "name = \"s\"\ndata = \"tess\"\n[protocol]\nkind = \"speaker\"\ntest_speakers = [\"YAF\"]\n",
+        )
+        .unwrap();
+        assert_eq!(speaker.data, Some(PathBuf::from("/experiments/tess")));
+        assert_eq!(
+            speaker.protocol,
+            Protocol::Speaker {
+                test_speakers: vec!["YAF".into()]
+            }
+        );
+        let kfold = parse("name = \"k\"\narchitectures = [\"mlp\", \"cnn1d\"]\n[protocol]\nkind = \"kfold\"\nk = 5\n").unwrap();
+        assert_eq!(kfold.protocol, Protocol::Kfold { k: 5 });
+        assert_eq!(
+            kfold.architectures,
+            vec![Architecture::Mlp, Architecture::Cnn1d]
+        );
+        let cross = parse(
+            "name = \"c\"\n[protocol]\nkind = \"cross_corpus\"\ntest_corpus = \"ravdess\"\ntest_data = \"/data/ravdess\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cross.protocol,
+            Protocol::CrossCorpus {
+                test_corpus: CorpusKind::Ravdess,
+                test_data: PathBuf::from("/data/ravdess")
+            }
+        );
+    }
+
+    #[test]
+    fn inline_sections_replace_the_defaults() {
+        let config = parse(
+            "name = \"x\"\n[protocol]\nkind = \"kfold\"\nk = 3\n[model]\narchitecture = \"mlp\"\n[training]\nepochs = 2\n",
+        )
+        .unwrap();
+        let run = config.run_config().unwrap();
+        assert_eq!(run.model.architecture, Architecture::Mlp);
+        assert_eq!(run.training.epochs, 2);
+        assert_eq!(config.architectures(&run), vec![Architecture::Mlp]);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let cases = [
+            ("name = \"x\"\n", "protocol"),
+            (
+                "name = \"x\"\n[protocol]\nkind = \"bootstrap\"\n",
+                "bootstrap",
+            ),
+            (
+                "name = \"x\"\n[protocol]\nkind = \"kfold\"\nk = 1\n",
+                "protocol.k",
+            ),
+            (
+                "name = \"x\"\n[protocol]\nkind = \"random\"\nseeds = []\n",
+                "seeds",
+            ),
+            (
+                "name = \"x\"\n[protocol]\nkind = \"random\"\ntest_fraction = 1.5\n",
+                "test_fraction",
+            ),
+            (
+                "name = \"x\"\nepochs = 3\n[protocol]\nkind = \"kfold\"\nk = 3\n",
+                "epochs",
+            ),
+            (
+                "name = \"x\"\narchitectures = [\"resnet\"]\n[protocol]\nkind = \"kfold\"\nk = 3\n",
+                "resnet",
+            ),
+            (
+                "name = \"x\"\ncorpus = \"ravdess\"\n[protocol]\nkind = \"kfold\"\nk = 3\n",
+                "data is required",
+            ),
+            (
+                "name = \"x\"\nvalidation_fraction = 1.0\n[protocol]\nkind = \"kfold\"\nk = 3\n",
+                "validation_fraction",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(message.starts_with("exp.toml: "), "{message}");
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
+        }
+    }
+}

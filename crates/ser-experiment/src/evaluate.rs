@@ -1,0 +1,97 @@
+//! Evaluating a trained model on labelled clips: metrics and one prediction row per clip.
+
+use ser_data::{Clip, FeatureCache};
+use ser_eval::{ClassificationReport, PredictionRow};
+use ser_model::Classifier;
+
+use crate::ExperimentError;
+
+/// Metrics and per-clip predictions of one evaluation.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub report: ClassificationReport,
+    pub predictions: Vec<PredictionRow>,
+    /// Class indices into the model's labels, in clip order.
+    pub truth: Vec<usize>,
+    pub predicted: Vec<usize>,
+}
+
+/// Predicts every clip (features through `cache` when given) and scores the predictions.
+/// `on_progress` is called once per extracted clip, from worker threads.
+pub fn evaluate_clips(
+    classifier: &Classifier,
+    clips: &[Clip],
+    cache: Option<&FeatureCache>,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<Evaluation, ExperimentError> {
+    if clips.is_empty() {
+        return Err(ExperimentError::InvalidInput(
+            "nothing to evaluate: no clips".into(),
+        ));
+    }
+    let labels = classifier.labels();
+    let truth = clips
+        .iter()
+        .map(|clip| {
+            let label = clip.emotion.as_str();
+            labels
+                .iter()
+                .position(|known| known == label)
+                .ok_or_else(|| ExperimentError::UnknownLabel {
+                    path: clip.path.clone(),
+                    label: label.to_string(),
+                    labels: labels.join(", "),
+                })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    let matrices = ser_data::extract_features_with(
+        clips,
+        classifier.feature_config(),
+        cache,
+        on_progress,
+        |config, path| config.extract_file(path),
+    )?;
+    let probabilities = classifier.predict_features(&matrices.iter().collect::<Vec<_>>())?;
+    let predicted: Vec<usize> = probabilities.iter().map(|p| arg_max(p)).collect();
+    let predictions = clips
+        .iter()
+        .zip(&truth)
+        .zip(&predicted)
+        .zip(probabilities)
+        .map(|(((clip, &t), &p), probabilities)| PredictionRow {
+            path: clip.path.clone(),
+            truth: labels[t].clone(),
+            predicted: labels[p].clone(),
+            probabilities,
+        })
+        .collect();
+    Ok(Evaluation {
+        report: ClassificationReport::from_predictions(labels, &truth, &predicted),
+        predictions,
+        truth,
+        predicted,
+    })
+}
+
+/// Index of the largest value (the first one on ties; 0 for an empty slice).
+fn arg_max(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (index, &value)| {
+            if value > best.1 { (index, value) } else { best }
+        })
+        .0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::arg_max;
+
+    #[test]
+    fn arg_max_takes_the_first_maximum() {
+        assert_eq!(arg_max(&[0.1, 0.7, 0.2]), 1);
+        assert_eq!(arg_max(&[0.5, 0.5]), 0);
+        assert_eq!(arg_max(&[]), 0);
+    }
+}

@@ -1,0 +1,645 @@
+//! Runs an experiment: for every architecture and every split of the protocol, train, evaluate
+//! on the test part, write the run's artefacts, then the aggregated report.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ser_data::{Clip, Corpus, CorpusKind, Emotion, FeatureCache, Split};
+use ser_eval::report::{EvaluationRun, MarkdownReport, RunMetrics};
+use ser_eval::{ClassificationReport, mean_std, plot_confusion_matrix, read_training_log};
+use ser_model::{
+    Architecture, Classifier, FitSetup, LabelledFeatures, RunConfig, SPLIT_FILE, SplitSpec,
+    TrainOptions, TrainOutcome, TrainProgress,
+};
+use serde::Serialize;
+
+use crate::ExperimentError;
+use crate::config::{ExperimentConfig, Protocol};
+use crate::evaluate::{Evaluation, evaluate_clips};
+
+/// Where and how to run an experiment (things that are not part of the protocol).
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentOptions {
+    pub out_dir: PathBuf,
+    /// Feature cache shared by every run; `None` extracts features afresh each time.
+    pub cache_dir: Option<PathBuf>,
+    /// Replaces the experiment's architectures when non-empty.
+    pub architectures: Vec<Architecture>,
+    /// Replaces the number of training epochs.
+    pub epochs: Option<usize>,
+    /// The command that started the experiment, quoted in the report to reproduce it.
+    pub command: Option<String>,
+}
+
+/// One trained and evaluated run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    pub architecture: Architecture,
+    /// e.g. `seed 3`, `test YAF`, `fold 2/5`.
+    pub name: String,
+    /// The run's folder, relative to the experiment's output folder.
+    pub dir: PathBuf,
+    pub split: String,
+    pub test_clips: usize,
+    pub epochs_trained: usize,
+    pub best_epoch: usize,
+    /// Feature extraction (cached after the first run) and training.
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub report: ClassificationReport,
+}
+
+/// Mean and sample standard deviation of a metric over runs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let (mean, std) = mean_std(&values.into_iter().collect::<Vec<_>>());
+        MeanStd { mean, std }
+    }
+}
+
+/// The runs of one architecture, aggregated.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchitectureSummary {
+    pub architecture: Architecture,
+    pub runs: usize,
+    pub accuracy: MeanStd,
+    pub macro_f1: MeanStd,
+    pub weighted_f1: MeanStd,
+    pub uar: MeanStd,
+    pub train_seconds: MeanStd,
+    /// Metrics over the test clips of all runs together.
+    pub pooled: ClassificationReport,
+}
+
+/// Everything an experiment produced (also saved as `summary.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExperimentSummary {
+    pub name: String,
+    pub protocol: Protocol,
+    pub runs: Vec<RunResult>,
+    pub architectures: Vec<ArchitectureSummary>,
+    pub total_seconds: f64,
+    pub report_path: PathBuf,
+}
+
+pub const SUMMARY_FILE: &str = "summary.json";
+pub const REPORT_FILE: &str = "report.md";
+/// The effective run configuration, saved so a single run can be repeated with `ser train`.
+pub const RUN_CONFIG_FILE: &str = "run.toml";
+
+/// How one run splits the data.
+enum RunSplit {
+    WithinCorpus { spec: SplitSpec, seed: u64 },
+    CrossCorpus { kind: CorpusKind, path: PathBuf },
+}
+
+struct PlannedRun {
+    name: String,
+    slug: String,
+    split: RunSplit,
+}
+
+/// Runs `config`; progress (stages, feature extraction, epochs) goes to `progress`.
+pub fn run_experiment(
+    config: &ExperimentConfig,
+    options: &ExperimentOptions,
+    progress: &dyn TrainProgress,
+) -> Result<ExperimentSummary, ExperimentError> {
+    let started = Instant::now();
+    let mut run_config = config.run_config()?;
+    if let Some(epochs) = options.epochs {
+        run_config.training.epochs = epochs;
+        run_config.training.validate()?;
+    }
+    let architectures = if options.architectures.is_empty() {
+        config.architectures(&run_config)
+    } else {
+        options.architectures.clone()
+    };
+    let out_dir = &options.out_dir;
+    std::fs::create_dir_all(out_dir).map_err(|e| ExperimentError::io(out_dir, e))?;
+    let run_file = out_dir.join(RUN_CONFIG_FILE);
+    std::fs::write(&run_file, run_config.to_toml())
+        .map_err(|e| ExperimentError::io(&run_file, e))?;
+
+    let corpus_path = config.corpus_path();
+    let corpus = ser_data::load_corpus(config.corpus, &corpus_path)?;
+    let plan = plan_runs(config, &corpus, run_config.training.seed);
+    let cache = options.cache_dir.clone().map(FeatureCache::new);
+    let total_runs = plan.len() * architectures.len();
+    let mut runs = Vec::with_capacity(total_runs);
+    for &architecture in &architectures {
+        for planned in &plan {
+            progress.stage(&format!(
+                "run {}/{total_runs}: {architecture}, {}",
+                runs.len() + 1,
+                planned.name
+            ));
+            let mut run = run_config.clone();
+            run.model.architecture = architecture;
+            let context = RunContext {
+                config,
+                options,
+                corpus: &corpus,
+                corpus_path: &corpus_path,
+                cache: cache.as_ref(),
+                progress,
+            };
+            runs.push(context.execute(planned, run)?);
+        }
+    }
+    let architectures: Vec<ArchitectureSummary> = architectures
+        .iter()
+        .map(|&architecture| summarize(architecture, &runs, out_dir))
+        .collect::<Result<_, _>>()?;
+    let report_path = out_dir.join(REPORT_FILE);
+    let mut summary = ExperimentSummary {
+        name: config.name.clone(),
+        protocol: config.protocol.clone(),
+        runs,
+        architectures,
+        total_seconds: 0.0,
+        report_path: report_path.clone(),
+    };
+    summary.total_seconds = started.elapsed().as_secs_f64();
+    write_report(config, options, &run_config, &corpus, &summary)?;
+    let summary_path = out_dir.join(SUMMARY_FILE);
+    let json = serde_json::to_vec_pretty(&summary).map_err(|error| {
+        ExperimentError::InvalidInput(format!("cannot encode the summary: {error}"))
+    })?;
+    std::fs::write(&summary_path, json).map_err(|e| ExperimentError::io(&summary_path, e))?;
+    Ok(summary)
+}
+
+fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<PlannedRun> {
+    let within = |spec: SplitSpec, seed: u64| RunSplit::WithinCorpus { spec, seed };
+    match &config.protocol {
+        Protocol::Random {
+            seeds,
+            test_fraction,
+        } => seeds
+            .iter()
+            .map(|&seed| PlannedRun {
+                name: format!("seed {seed}"),
+                slug: format!("seed-{seed}"),
+                split: within(
+                    SplitSpec::Random {
+                        test_fraction: *test_fraction,
+                    },
+                    seed,
+                ),
+            })
+            .collect(),
+        Protocol::Speaker { test_speakers } => {
+            let speakers = if test_speakers.is_empty() {
+                corpus.speakers()
+            } else {
+                test_speakers.clone()
+            };
+            speakers
+                .into_iter()
+                .map(|speaker| PlannedRun {
+                    name: format!("test {speaker}"),
+                    slug: format!("test-{}", slug(&speaker)),
+                    split: within(
+                        SplitSpec::Speaker {
+                            test_speakers: vec![speaker],
+                        },
+                        seed,
+                    ),
+                })
+                .collect()
+        }
+        Protocol::Kfold { k } => (0..*k)
+            .map(|fold| PlannedRun {
+                name: format!("fold {}/{k}", fold + 1),
+                slug: format!("fold-{}", fold + 1),
+                split: within(SplitSpec::KFold { k: *k, fold }, seed),
+            })
+            .collect(),
+        Protocol::CrossCorpus {
+            test_corpus,
+            test_data,
+        } => vec![PlannedRun {
+            name: format!("test {test_corpus}"),
+            slug: format!("test-{test_corpus}"),
+            split: RunSplit::CrossCorpus {
+                kind: *test_corpus,
+                path: test_data.clone(),
+            },
+        }],
+    }
+}
+
+/// Keeps a name usable as a folder name.
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+struct RunContext<'a> {
+    config: &'a ExperimentConfig,
+    options: &'a ExperimentOptions,
+    corpus: &'a Corpus,
+    corpus_path: &'a Path,
+    cache: Option<&'a FeatureCache>,
+    progress: &'a dyn TrainProgress,
+}
+
+impl RunContext<'_> {
+    fn execute(
+        &self,
+        planned: &PlannedRun,
+        mut run: RunConfig,
+    ) -> Result<RunResult, ExperimentError> {
+        let architecture = run.model.architecture;
+        let relative_dir = PathBuf::from(architecture.as_str()).join(&planned.slug);
+        let run_dir = self.options.out_dir.join(&relative_dir);
+        let started = Instant::now();
+        let (outcome, test_clips) = match &planned.split {
+            RunSplit::WithinCorpus { spec, seed } => {
+                run.training.seed = *seed;
+                self.train_within_corpus(spec, run, &run_dir)?
+            }
+            RunSplit::CrossCorpus { kind, path } => {
+                self.train_cross_corpus(*kind, path, run, &run_dir)?
+            }
+        };
+        let train_seconds = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        self.progress
+            .stage(&format!("evaluating on {} test clips", test_clips.len()));
+        let classifier = Classifier::from_bundle_bytes(&outcome.bundle)?;
+        let Evaluation {
+            report,
+            predictions,
+            ..
+        } = evaluate_clips(&classifier, &test_clips, self.cache, &|| {})?;
+        let eval_seconds = started.elapsed().as_secs_f64();
+
+        let log = read_training_log(&run_dir.join(ser_model::METRICS_FILE))?;
+        let split = outcome.info.split.clone();
+        let title = format!("{}: {architecture}, {}", self.config.name, planned.name);
+        let description = format!(
+            "Corpus {}, split {split}. Trained {} epochs, weights of epoch {}.",
+            outcome.info.corpus,
+            outcome.info.metrics.epochs_trained,
+            outcome.info.metrics.best_epoch
+        );
+        let timings = [
+            ("features and training".to_string(), train_seconds),
+            ("evaluation".to_string(), eval_seconds),
+        ];
+        ser_eval::report::write_evaluation(
+            &run_dir,
+            &EvaluationRun {
+                title: &title,
+                description: &description,
+                report: &report,
+                training_log: Some(&log),
+                predictions: Some(&predictions),
+                timings: &timings,
+            },
+        )?;
+        self.progress.stage(&format!(
+            "{architecture}, {}: accuracy {:.2}%, macro-F1 {:.3}, UAR {:.3} ({train_seconds:.0} s)",
+            planned.name,
+            100.0 * report.accuracy,
+            report.macro_f1,
+            report.uar
+        ));
+        Ok(RunResult {
+            architecture,
+            name: planned.name.clone(),
+            dir: relative_dir,
+            split,
+            test_clips: test_clips.len(),
+            epochs_trained: outcome.info.metrics.epochs_trained,
+            best_epoch: outcome.info.metrics.best_epoch,
+            train_seconds,
+            eval_seconds,
+            report,
+        })
+    }
+
+    /// Trains through [`ser_model::train`] (which saves the split) and returns the test clips
+    /// of the saved split.
+    fn train_within_corpus(
+        &self,
+        spec: &SplitSpec,
+        run: RunConfig,
+        run_dir: &Path,
+    ) -> Result<(TrainOutcome, Vec<Clip>), ExperimentError> {
+        let options = TrainOptions {
+            corpus: self.config.corpus,
+            corpus_path: self.corpus_path.to_path_buf(),
+            run,
+            split: spec.clone(),
+            validation_fraction: self.config.validation_fraction,
+            out_dir: run_dir.to_path_buf(),
+            resume: false,
+            cache_dir: self.cache.map(|cache| cache.dir().to_path_buf()),
+        };
+        let outcome = ser_model::train(&options, self.progress)?;
+        let clips = &self.corpus.clips;
+        let split = Split::load(clips, &run_dir.join(SPLIT_FILE))?;
+        Ok((outcome, pick(clips, &split.test)))
+    }
+
+    /// Trains on the whole experiment corpus (minus validation) and returns the other
+    /// corpus' clips. Augmented copies on raw audio are not made here; batch-level
+    /// augmentation (time shift, SpecAugment) still applies.
+    fn train_cross_corpus(
+        &self,
+        kind: CorpusKind,
+        path: &Path,
+        run: RunConfig,
+        run_dir: &Path,
+    ) -> Result<(TrainOutcome, Vec<Clip>), ExperimentError> {
+        let test_corpus = ser_data::load_corpus(kind, path)?;
+        let seed = run.training.seed;
+        let (clips, split) = ser_data::cross_corpus_split(
+            self.corpus,
+            &test_corpus,
+            self.config.validation_fraction,
+            seed,
+        );
+        split.save(&clips, &run_dir.join(SPLIT_FILE))?;
+        let labelled = |indices: &[usize]| -> Result<LabelledFeatures, ExperimentError> {
+            let part = pick(&clips, indices);
+            let matrices = ser_data::extract_features_with(
+                &part,
+                &run.features,
+                self.cache,
+                &|| {},
+                |config, path| config.extract_file(path),
+            )?;
+            Ok(LabelledFeatures {
+                matrices,
+                labels: part.iter().map(|clip| clip.emotion.index()).collect(),
+            })
+        };
+        self.progress.stage(&format!(
+            "extracting features of {} training clips",
+            split.train.len() + split.validation.len()
+        ));
+        let train = labelled(&split.train)?;
+        let validation = labelled(&split.validation)?;
+        let setup = FitSetup {
+            model: run.model.clone(),
+            features: run.features.clone(),
+            training: run.training.clone(),
+            labels: Emotion::ALL
+                .iter()
+                .map(|e| e.as_str().to_string())
+                .collect(),
+            corpus: format!("{} -> {}", self.corpus.name, test_corpus.name),
+            split: split.description.clone(),
+            run_dir: Some(run_dir.to_path_buf()),
+            resume: false,
+        };
+        let outcome = ser_model::fit(
+            &setup,
+            &train,
+            (!validation.is_empty()).then_some(&validation),
+            self.progress,
+        )?;
+        Ok((outcome, pick(&clips, &split.test)))
+    }
+}
+
+fn pick(clips: &[Clip], indices: &[usize]) -> Vec<Clip> {
+    indices.iter().map(|&i| clips[i].clone()).collect()
+}
+
+/// Aggregates one architecture's runs and draws its pooled confusion matrix into
+/// `<out>/<architecture>/confusion_matrix.{png,svg}`.
+fn summarize(
+    architecture: Architecture,
+    runs: &[RunResult],
+    out_dir: &Path,
+) -> Result<ArchitectureSummary, ExperimentError> {
+    let mine: Vec<&RunResult> = runs
+        .iter()
+        .filter(|run| run.architecture == architecture)
+        .collect();
+    let first = mine.first().ok_or_else(|| {
+        ExperimentError::InvalidInput(format!("no runs of {architecture} to summarise"))
+    })?;
+    // Summing confusion matrices pools the test clips of every run.
+    let labels = first.report.labels.clone();
+    let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
+    for run in &mine {
+        for (total_row, row) in confusion.iter_mut().zip(&run.report.confusion) {
+            for (total, count) in total_row.iter_mut().zip(row) {
+                *total += count;
+            }
+        }
+    }
+    let (truth, predicted): (Vec<usize>, Vec<usize>) = confusion
+        .iter()
+        .enumerate()
+        .flat_map(|(t, row)| {
+            row.iter()
+                .enumerate()
+                .flat_map(move |(p, &count)| std::iter::repeat_n((t, p), count as usize))
+        })
+        .unzip();
+    let pooled = ClassificationReport::from_predictions(&labels, &truth, &predicted);
+    let dir = out_dir.join(architecture.as_str());
+    plot_confusion_matrix(&pooled, &dir.join(ser_eval::report::CONFUSION_PLOT))?;
+    pooled.save_json(&dir.join(ser_eval::report::METRICS_FILE))?;
+    Ok(ArchitectureSummary {
+        architecture,
+        runs: mine.len(),
+        accuracy: MeanStd::of(mine.iter().map(|run| run.report.accuracy)),
+        macro_f1: MeanStd::of(mine.iter().map(|run| run.report.macro_f1)),
+        weighted_f1: MeanStd::of(mine.iter().map(|run| run.report.weighted_f1)),
+        uar: MeanStd::of(mine.iter().map(|run| run.report.uar)),
+        train_seconds: MeanStd::of(mine.iter().map(|run| run.train_seconds)),
+        pooled,
+    })
+}
+
+fn protocol_description(protocol: &Protocol) -> String {
+    match protocol {
+        Protocol::Random {
+            seeds,
+            test_fraction,
+        } => format!(
+            "stratified random split, {:.0}% test, repeated over seeds {seeds:?}",
+            100.0 * test_fraction
+        ),
+        Protocol::Speaker { test_speakers } if test_speakers.is_empty() => {
+            "speaker-independent: each speaker tested once, trained on the others".into()
+        }
+        Protocol::Speaker { test_speakers } => format!(
+            "speaker-independent: each of {} tested once, trained on the other speakers",
+            test_speakers.join(", ")
+        ),
+        Protocol::Kfold { k } => format!("stratified {k}-fold cross-validation"),
+        Protocol::CrossCorpus {
+            test_corpus,
+            test_data,
+        } => format!(
+            "cross-corpus: test on {test_corpus} ({})",
+            test_data.display()
+        ),
+    }
+}
+
+fn write_report(
+    config: &ExperimentConfig,
+    options: &ExperimentOptions,
+    run: &RunConfig,
+    corpus: &Corpus,
+    summary: &ExperimentSummary,
+) -> Result<(), ExperimentError> {
+    let percent = |value: MeanStd| format!("{:.2} ± {:.2}", 100.0 * value.mean, 100.0 * value.std);
+    let mut markdown = MarkdownReport::new(&config.name);
+    let training = &run.training;
+    markdown.paragraph(&format!(
+        "Corpus: {} ({} clips, {} speakers). Protocol: {}. Validation: {:.0}% of each training \
+         part (early stopping, patience {}). Training: up to {} epochs, batch {}, learning rate \
+         {}, {} frames per example. Total wall time {:.1} min on this machine. Run \
+         configuration: [{RUN_CONFIG_FILE}]({RUN_CONFIG_FILE}).",
+        corpus.name,
+        corpus.clips.len(),
+        corpus.speakers().len(),
+        protocol_description(&config.protocol),
+        100.0 * config.validation_fraction,
+        training.patience,
+        training.epochs,
+        training.batch_size,
+        training.learning_rate,
+        run.model.frames,
+        summary.total_seconds / 60.0
+    ));
+    if let Some(command) = &options.command {
+        markdown.paragraph(&format!("Reproduce with:\n\n```sh\n{command}\n```"));
+    }
+    markdown.section("Summary (test accuracy, macro-F1 and UAR in %, mean ± std over runs)");
+    let rows: Vec<Vec<String>> = summary
+        .architectures
+        .iter()
+        .map(|arch| {
+            vec![
+                arch.architecture.to_string(),
+                arch.runs.to_string(),
+                percent(arch.accuracy),
+                percent(arch.macro_f1),
+                percent(arch.uar),
+                format!("{:.0}", arch.train_seconds.mean),
+            ]
+        })
+        .collect();
+    markdown.table(
+        &[
+            "model",
+            "runs",
+            "accuracy",
+            "macro-F1",
+            "UAR",
+            "seconds per run",
+        ],
+        &rows,
+    );
+    for arch in &summary.architectures {
+        let name = arch.architecture.as_str();
+        markdown.section(&format!("{name}: runs"));
+        let runs: Vec<&RunResult> = summary
+            .runs
+            .iter()
+            .filter(|run| run.architecture == arch.architecture)
+            .collect();
+        let metrics: Vec<RunMetrics> = runs
+            .iter()
+            .map(|run| RunMetrics {
+                name: run.name.clone(),
+                values: vec![
+                    run.report.accuracy,
+                    run.report.macro_f1,
+                    run.report.weighted_f1,
+                    run.report.uar,
+                    run.train_seconds,
+                    run.eval_seconds,
+                ],
+            })
+            .collect();
+        markdown.paragraph(
+            "Train seconds include feature extraction, which the first run pays and later \
+             runs read from the cache.",
+        );
+        markdown.runs(
+            &[
+                "accuracy",
+                "macro-F1",
+                "weighted-F1",
+                "UAR",
+                "train s",
+                "eval s",
+            ],
+            &metrics,
+        );
+        let links: Vec<Vec<String>> = runs
+            .iter()
+            .map(|run| {
+                let dir = run.dir.to_string_lossy().replace('\\', "/");
+                let link = |label: &str, file: &str| format!("[{label}]({dir}/{file})");
+                vec![
+                    run.name.clone(),
+                    run.split.clone(),
+                    format!("{} ({})", run.epochs_trained, run.best_epoch),
+                    link("report", ser_eval::report::REPORT_FILE),
+                    link("confusion", "confusion_matrix.png"),
+                    link("curves", "training_curves.png"),
+                    link("predictions", ser_eval::report::PREDICTIONS_FILE),
+                ]
+            })
+            .collect();
+        markdown.table(
+            &[
+                "run",
+                "split",
+                "epochs (best)",
+                "report",
+                "confusion",
+                "curves",
+                "predictions",
+            ],
+            &links,
+        );
+        markdown.section(&format!(
+            "{name}: confusion matrix pooled over the {} runs' test clips",
+            arch.runs
+        ));
+        markdown.image(
+            &format!("{name} pooled confusion matrix"),
+            &format!("{name}/confusion_matrix.png"),
+        );
+        markdown.classification(&arch.pooled);
+        if let Some(first) = runs.first() {
+            markdown.section(&format!("{name}: training curves ({})", first.name));
+            markdown.image(
+                &format!("{name} training curves"),
+                &format!("{}/training_curves.png", first.dir.to_string_lossy()),
+            );
+        }
+    }
+    markdown.save(&summary.report_path)?;
+    Ok(())
+}

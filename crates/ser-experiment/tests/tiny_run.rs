@@ -1,0 +1,188 @@
+//! A whole experiment on 28 real TESS clips with a tiny model and one epoch: every artefact
+//! is written and the report holds the runs table.
+
+use std::path::{Path, PathBuf};
+
+use ser_data::Emotion;
+use ser_experiment::{
+    ExperimentConfig, ExperimentOptions, REPORT_FILE, SUMMARY_FILE, run_experiment,
+};
+use ser_model::{Classifier, SilentProgress};
+
+const WORDS: [&str; 2] = ["back", "bar"];
+
+/// The TESS file `<speaker>_<word>_<emotion code>.flac`, in whichever folder it is.
+fn find_clip(speaker: &str, word: &str, code: &str) -> PathBuf {
+    let name = format!("{speaker}_{word}_{code}.flac");
+    let tess = ser_data::default_tess_dir();
+    std::fs::read_dir(&tess)
+        .unwrap_or_else(|error| panic!("{}: {error}", tess.display()))
+        .map(|entry| entry.unwrap().path().join(&name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("TESS clip {name} not found under {}", tess.display()))
+}
+
+/// A manifest of 2 words x 7 emotions x 2 speakers of the real corpus.
+fn write_manifest(dir: &Path) -> PathBuf {
+    let mut csv = String::from("path,label,speaker\n");
+    for speaker in ["OAF", "YAF"] {
+        for emotion in Emotion::ALL {
+            let code = if emotion == Emotion::PleasantSurprise {
+                "ps"
+            } else {
+                emotion.as_str()
+            };
+            for word in WORDS {
+                let clip = find_clip(speaker, word, code);
+                csv.push_str(&format!(
+                    "{},{},{speaker}\n",
+                    clip.display(),
+                    emotion.as_str()
+                ));
+            }
+        }
+    }
+    let path = dir.join("manifest.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn two_fold_experiment_writes_every_artefact_and_the_report_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(dir.path());
+    let config_path = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config_path,
+        r#"
+        name = "tiny TESS"
+        corpus = "manifest"
+        data = "manifest.csv"
+        validation_fraction = 0.0
+
+        [protocol]
+        kind = "kfold"
+        k = 2
+
+        [model]
+        architecture = "mlp"
+        frames = 32
+        [model.mlp]
+        hidden = [16]
+        dropout = 0.0
+
+        [training]
+        epochs = 1
+        batch_size = 8
+        "#,
+    )
+    .unwrap();
+    let config = ExperimentConfig::load(&config_path).unwrap();
+    assert_eq!(config.data.as_deref(), Some(manifest.as_path()));
+    let out = dir.path().join("out");
+    let options = ExperimentOptions {
+        out_dir: out.clone(),
+        cache_dir: Some(dir.path().join("cache")),
+        command: Some("ser experiment tiny.toml --out out".into()),
+        ..ExperimentOptions::default()
+    };
+    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+
+    assert_eq!(summary.runs.len(), 2);
+    assert_eq!(summary.architectures.len(), 1);
+    for run in &summary.runs {
+        assert_eq!(run.test_clips, 14, "each fold tests half of the 28 clips");
+        assert_eq!(run.report.total(), 14);
+        let run_dir = out.join(&run.dir);
+        for file in [
+            "split.json",
+            "metrics.jsonl",
+            "model.serb",
+            "metrics.json",
+            "predictions.csv",
+            "confusion_matrix.png",
+            "confusion_matrix.svg",
+            "training_curves.png",
+            "training_curves.svg",
+            "report.md",
+        ] {
+            assert!(
+                run_dir.join(file).is_file(),
+                "{} missing",
+                run_dir.join(file).display()
+            );
+        }
+        let predictions = std::fs::read_to_string(run_dir.join("predictions.csv")).unwrap();
+        assert_eq!(
+            predictions.lines().count(),
+            15,
+            "header and one row per test clip"
+        );
+        // The saved model reproduces the run's accuracy.
+        let classifier = Classifier::load(&run_dir.join("model.serb")).unwrap();
+        assert_eq!(classifier.labels().len(), 7);
+    }
+    let pooled = &summary.architectures[0].pooled;
+    assert_eq!(
+        pooled.total(),
+        28,
+        "the folds together test every clip once"
+    );
+    for file in [
+        "mlp/confusion_matrix.png",
+        "mlp/confusion_matrix.svg",
+        SUMMARY_FILE,
+        "run.toml",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+
+    let report = std::fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+    assert!(report.starts_with("# tiny TESS\n"), "{report}");
+    assert!(
+        report.contains("| mlp | 2 |"),
+        "summary row missing:\n{report}"
+    );
+    assert!(
+        report.contains("| fold 1/2 |"),
+        "run row missing:\n{report}"
+    );
+    assert!(
+        report.contains("| fold 2/2 |"),
+        "run row missing:\n{report}"
+    );
+    assert!(
+        report.contains("| mean ± std |"),
+        "aggregate row missing:\n{report}"
+    );
+    assert!(report.contains("![mlp pooled confusion matrix](mlp/confusion_matrix.png)"));
+    assert!(report.contains("ser experiment tiny.toml --out out"));
+    let first_accuracy = format!("| fold 1/2 | {:.3} |", summary.runs[0].report.accuracy);
+    assert!(
+        report.contains(&first_accuracy),
+        "{first_accuracy} not in:\n{report}"
+    );
+
+    let summary_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(SUMMARY_FILE)).unwrap()).unwrap();
+    assert_eq!(summary_json["runs"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_missing_corpus_fails_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ExperimentConfig::from_toml(
+        "name = \"x\"\ncorpus = \"manifest\"\ndata = \"nowhere.csv\"\n[protocol]\nkind = \"kfold\"\nk = 2\n",
+        dir.path(),
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    let options = ExperimentOptions {
+        out_dir: dir.path().join("out"),
+        ..ExperimentOptions::default()
+    };
+    let error = run_experiment(&config, &options, &SilentProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("nowhere.csv"), "{error}");
+}

@@ -1,0 +1,69 @@
+//! Prediction with a real trained bundle: `$SER_MODEL`, else the model built into ser.
+
+use std::path::PathBuf;
+
+use ser_predict::{PredictOptions, expand_inputs, load_model, predict_inputs};
+
+const EMOTIONS: [&str; 7] = [
+    "angry",
+    "disgust",
+    "fear",
+    "happy",
+    "neutral",
+    "pleasant_surprise",
+    "sad",
+];
+
+fn tess_dir() -> PathBuf {
+    let data = std::env::var_os("SER_DATA_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    );
+    data.join("tess")
+}
+
+#[test]
+fn real_model_predicts_tess_clips() {
+    let model = load_model(None).expect("the model loads");
+    assert_eq!(model.labels(), EMOTIONS);
+
+    // One clip per emotion, in label order.
+    let tess = tess_dir();
+    let arguments: Vec<PathBuf> = [
+        "OAF_angry/OAF_back_angry.flac",
+        "OAF_disgust/OAF_back_disgust.flac",
+        "OAF_Fear/OAF_back_fear.flac",
+        "OAF_happy/OAF_back_happy.flac",
+        "OAF_neutral/OAF_back_neutral.flac",
+        "OAF_Pleasant_surprise/OAF_back_ps.flac",
+        "OAF_Sad/OAF_back_sad.flac",
+    ]
+    .iter()
+    .map(|clip| tess.join(clip))
+    .collect();
+    let inputs = expand_inputs(&arguments);
+    let mut predictions = Vec::new();
+    let summary = predict_inputs(&model, &inputs, &PredictOptions::default(), |p| {
+        predictions.push(p.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(summary.failed, 0, "{predictions:?}");
+
+    for (prediction, truth) in predictions.iter().zip(EMOTIONS) {
+        let sum: f32 = prediction.probabilities.iter().map(|(_, p)| p).sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{prediction:?}");
+        assert_eq!(prediction.probabilities.len(), 7);
+        assert!(
+            prediction.segments.is_empty(),
+            "2-s clips are predicted whole"
+        );
+        // The default model was trained on these clips: each must come out right.
+        assert_eq!(
+            prediction.emotion.as_deref(),
+            Some(truth),
+            "{}",
+            prediction.file
+        );
+    }
+}

@@ -25,14 +25,41 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Predict(commands::predict::PredictArgs),
+    /// What the decoder finds in audio files: container, codec, rate, channels, duration.
+    Info(commands::info::InfoArgs),
+    /// Acoustic features (MFCC, log-mel, pitch, spectral) with librosa parity, as CSV/NPY/JSON.
+    Features(commands::features::FeaturesArgs),
+    /// Trains a model from raw audio: features (cached), split, training, one model bundle.
+    Train(commands::train::TrainArgs),
+    /// Describes a network configuration (Keras-style summary) or a trained model bundle.
+    Model(commands::model::ModelArgs),
+    /// Throughput benchmarks printed next to a reference implementation.
+    Bench(commands::bench::BenchArgs),
+    /// A trained model's metrics, confusion matrix and per-clip predictions on a corpus or split.
+    Eval(commands::eval::EvalArgs),
+    /// Runs an evaluation protocol end to end (seeds, speakers, folds) into a Markdown report.
+    Experiment(commands::experiment::ExperimentArgs),
+    /// HTTP service and web page: POST /v1/predict, GET /v1/model, GET /healthz, page at /.
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let verbosity = commands::Verbosity::from_flags(cli.verbose, cli.quiet);
-    commands::init_logging(verbosity);
+    match &cli.command {
+        Command::Serve(args) => commands::serve::init_logging(verbosity, args.log_json),
+        _ => commands::init_logging(verbosity),
+    }
     let result = match cli.command {
         Command::Predict(args) => commands::predict::run(args, verbosity),
+        Command::Info(args) => commands::info::run(args, verbosity),
+        Command::Features(args) => commands::features::run(args, verbosity),
+        Command::Train(args) => commands::train::run(args, verbosity),
+        Command::Model(args) => commands::model::run(args, verbosity),
+        Command::Bench(args) => commands::bench::run(args, verbosity),
+        Command::Eval(args) => commands::eval::run(args, verbosity),
+        Command::Experiment(args) => commands::experiment::run(args, verbosity),
+        Command::Serve(args) => commands::serve::run(args, verbosity),
     };
     match result {
         Ok(code) => code,

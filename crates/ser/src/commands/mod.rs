@@ -1,6 +1,17 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub mod bench;
+pub mod bench_predict;
+pub mod bench_serve;
+pub mod bench_train;
+pub mod eval;
+pub mod experiment;
+pub mod features;
+pub mod info;
+pub mod model;
 pub mod predict;
+pub mod serve;
+pub mod train;
 
 /// How chatty the command line is, from `-v`/`--quiet`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +44,10 @@ pub fn init_logging(verbosity: Verbosity) {
         Verbosity::Verbose(_) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        // symphonia logs every failed probe as an ERROR; ser-audio already reports it typed.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{level},symphonia_core=off"))
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,0 +1,170 @@
+//! `ser bench`: throughput figures printed next to a reference (never asserted in tests).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use rayon::prelude::*;
+use ser_features::FeatureConfig;
+
+use super::Verbosity;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub target: BenchTarget,
+}
+
+#[derive(clap::Subcommand)]
+pub enum BenchTarget {
+    /// Decode + resample + MFCC for a whole corpus (default: all of TESS), like
+    /// `librosa.load(sr=22050)` + `librosa.feature.mfcc(n_mfcc=40)`.
+    #[command(after_help = "Examples:\n  ser bench features\n  \
+        ser bench features --librosa-seconds \"$(python3 tools/bench_librosa.py --seconds-only)\"")]
+    Features(BenchFeaturesArgs),
+    /// Milliseconds per training step for each architecture, next to the Keras/TF-CPU figure.
+    #[command(
+        after_help = "Examples:\n  ser bench train\n  ser bench train --steps 50 --keras-ms 30"
+    )]
+    Train(super::bench_train::BenchTrainArgs),
+    /// Cold-start wall time of `ser predict one.wav` and batch files/s.
+    #[command(
+        after_help = "Examples:\n  ser bench predict\n  ser bench predict recordings/ --limit 200"
+    )]
+    Predict(super::bench_predict::BenchPredictArgs),
+    /// HTTP service requests/s and p50/p99 latency under a bounded loopback load.
+    #[command(
+        after_help = "Examples:\n  ser bench serve\n  ser bench serve --connections 16 --requests 5000"
+    )]
+    Serve(super::bench_serve::BenchServeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct BenchFeaturesArgs {
+    /// Audio files or folders (default: the TESS folder, $SER_DATA_DIR/tess).
+    pub inputs: Vec<PathBuf>,
+    /// Seconds librosa took for the same files (tools/bench_librosa.py prints it), to print
+    /// the speed-up.
+    #[arg(long)]
+    pub librosa_seconds: Option<f64>,
+    /// Only the first N files.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, default_value_t = 22_050)]
+    pub sr: u32,
+    #[arg(long, default_value_t = 40)]
+    pub n_mfcc: usize,
+}
+
+pub fn run(args: BenchArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
+    match args.target {
+        BenchTarget::Features(args) => bench_features(args),
+        BenchTarget::Train(args) => super::bench_train::run(args),
+        BenchTarget::Predict(args) => super::bench_predict::run(args),
+        BenchTarget::Serve(args) => super::bench_serve::run(args),
+    }
+}
+
+/// Time spent per stage, summed over all worker threads.
+#[derive(Default, Clone, Copy)]
+struct StageTimes {
+    decode: Duration,
+    resample: Duration,
+    features: Duration,
+    audio_seconds: f64,
+}
+
+impl std::ops::Add for StageTimes {
+    type Output = StageTimes;
+    fn add(self, other: StageTimes) -> StageTimes {
+        StageTimes {
+            decode: self.decode + other.decode,
+            resample: self.resample + other.resample,
+            features: self.features + other.features,
+            audio_seconds: self.audio_seconds + other.audio_seconds,
+        }
+    }
+}
+
+fn bench_features(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
+    let inputs = if args.inputs.is_empty() {
+        vec![ser_data::default_tess_dir()]
+    } else {
+        args.inputs.clone()
+    };
+    let mut files = super::info::expand_inputs(&inputs)?;
+    if let Some(limit) = args.limit {
+        files.truncate(limit);
+    }
+    if files.is_empty() {
+        bail!("no audio files found in {inputs:?}");
+    }
+    let mut config = FeatureConfig::default();
+    config.audio.sample_rate = Some(args.sr);
+    config.mfcc.n_mfcc = args.n_mfcc;
+
+    let started = Instant::now();
+    let per_file: Vec<anyhow::Result<StageTimes>> = files
+        .par_iter()
+        .map(|file| {
+            let t0 = Instant::now();
+            let decoded = ser_audio::decode_file(file)?;
+            let t1 = Instant::now();
+            let audio = config.audio.apply(decoded.audio)?;
+            let t2 = Instant::now();
+            // Timed apart from preprocessing: the same work as `config.extract`.
+            let matrix = config.extract_prepared(&audio.samples, f64::from(audio.sample_rate))?;
+            std::hint::black_box(matrix);
+            let t3 = Instant::now();
+            Ok(StageTimes {
+                decode: t1 - t0,
+                resample: t2 - t1,
+                features: t3 - t2,
+                audio_seconds: audio.duration_seconds(),
+            })
+        })
+        .collect();
+    let wall = started.elapsed().as_secs_f64();
+    let mut total = StageTimes::default();
+    for (file, result) in files.iter().zip(per_file) {
+        match result {
+            Ok(times) => total = total + times,
+            Err(error) => bail!("{}: {error:#}", file.display()),
+        }
+    }
+    let busy = (total.decode + total.resample + total.features)
+        .as_secs_f64()
+        .max(f64::EPSILON);
+    let share = |d: Duration| 100.0 * d.as_secs_f64() / busy;
+    println!(
+        "ser features bench: {} files, {:.1} s of audio, {} threads",
+        files.len(),
+        total.audio_seconds,
+        rayon::current_num_threads()
+    );
+    println!(
+        "  decode + resample to {} Hz + {} MFCC: {wall:.2} s wall",
+        args.sr, args.n_mfcc
+    );
+    println!(
+        "  {:.0} files/s, {:.0}x real time",
+        files.len() as f64 / wall,
+        total.audio_seconds / wall
+    );
+    println!(
+        "  time split: decode {:.0}%, resample {:.0}%, MFCC {:.0}%",
+        share(total.decode),
+        share(total.resample),
+        share(total.features)
+    );
+    if let Some(librosa) = args.librosa_seconds {
+        println!(
+            "  librosa: {librosa:.2} s for the same work -> ser is {:.1}x faster",
+            librosa / wall
+        );
+    } else {
+        println!("  (pass --librosa-seconds from tools/bench_librosa.py to print the speed-up)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,133 @@
+//! `ser experiment`: runs a protocol (random splits over seeds, speaker-independent, k-fold,
+//! cross-corpus) end to end and writes a Markdown report with tables and pictures.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ser_experiment::{ExperimentConfig, ExperimentOptions};
+use ser_model::{Architecture, EpochRecord, TrainProgress};
+
+use super::Verbosity;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  ser experiment experiments/tess-random.toml --out runs/tess-random\n  ser experiment experiments/tess-speaker.toml --architecture mlp --architecture cnn1d --out runs/speaker"
+)]
+pub struct ExperimentArgs {
+    /// Experiment file (TOML): name, corpus, [protocol], run configuration.
+    pub config: PathBuf,
+    /// Output folder: report.md, summary.json and one folder per architecture and run.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run these architectures instead of the file's (repeatable): cnn1d, cnn2d, bilstm, crnn, mlp.
+    #[arg(long)]
+    pub architecture: Vec<Architecture>,
+    /// Override the number of training epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Feature cache folder shared by all runs (default: ser-data's cache folder).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Extract features without reading or writing the cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+}
+
+pub fn run(args: ExperimentArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
+    let config = ExperimentConfig::load(&args.config)?;
+    let options = ExperimentOptions {
+        out_dir: args.out.clone(),
+        cache_dir: (!args.no_cache).then(|| {
+            args.cache_dir
+                .clone()
+                .unwrap_or_else(ser_data::FeatureCache::default_dir)
+        }),
+        architectures: args.architecture.clone(),
+        epochs: args.epochs,
+        command: Some(reproduce_command(&args)),
+    };
+    let summary = ser_experiment::run_experiment(&config, &options, &LineProgress { verbosity })
+        .with_context(|| {
+            format!(
+                "experiment {} into {}",
+                args.config.display(),
+                args.out.display()
+            )
+        })?;
+    if verbosity != Verbosity::Quiet {
+        for arch in &summary.architectures {
+            println!(
+                "{:<7} {} runs: accuracy {:.2} ± {:.2}%, macro-F1 {:.2} ± {:.2}%, UAR {:.2} ± {:.2}%, {:.0} s per run",
+                arch.architecture.as_str(),
+                arch.runs,
+                100.0 * arch.accuracy.mean,
+                100.0 * arch.accuracy.std,
+                100.0 * arch.macro_f1.mean,
+                100.0 * arch.macro_f1.std,
+                100.0 * arch.uar.mean,
+                100.0 * arch.uar.std,
+                arch.train_seconds.mean
+            );
+        }
+        println!(
+            "report: {} ({:.1} min)",
+            summary.report_path.display(),
+            summary.total_seconds / 60.0
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command line that repeats this experiment, for the report.
+fn reproduce_command(args: &ExperimentArgs) -> String {
+    let mut command = format!(
+        "ser experiment {} --out {}",
+        args.config.display(),
+        args.out.display()
+    );
+    for architecture in &args.architecture {
+        command.push_str(&format!(" --architecture {architecture}"));
+    }
+    if let Some(epochs) = args.epochs {
+        command.push_str(&format!(" --epochs {epochs}"));
+    }
+    command
+}
+
+/// One line per stage and per epoch on stderr: experiments run for minutes to hours and
+/// their output is usually kept in a log file, where progress bars do not belong.
+struct LineProgress {
+    verbosity: Verbosity,
+}
+
+impl TrainProgress for LineProgress {
+    fn stage(&self, message: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    fn epoch_finished(&self, record: &EpochRecord) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let validation = match (record.val_accuracy, record.val_macro_f1) {
+            (Some(accuracy), Some(f1)) => {
+                format!(
+                    "  val acc {:.1}% macro-F1 {:.1}%",
+                    100.0 * accuracy,
+                    100.0 * f1
+                )
+            }
+            _ => String::new(),
+        };
+        eprintln!(
+            "  epoch {:>3}  loss {:.4} acc {:.1}%{validation}  {:.1} s",
+            record.epoch,
+            record.train_loss,
+            100.0 * record.train_accuracy,
+            record.seconds
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The `ser` binary as a user runs it: the README's main command on real TESS files.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("SER_DATA_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    )
+}
+
+fn ser(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ser"))
+        .args(args)
+        .env_remove("SER_MODEL")
+        .output()
+        .expect("ser runs")
+}
+
+#[test]
+fn predict_with_the_embedded_model_names_the_emotion() {
+    let clip = data_dir().join("tess-wav-sample/YAF_angry/YAF_germ_angry.wav");
+    let output = ser(&["predict", "--format", "jsonl", clip.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let line = String::from_utf8(output.stdout).unwrap();
+    let record: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(record["emotion"], "angry", "{record}");
+    let probabilities = record["probabilities"].as_object().unwrap();
+    assert_eq!(probabilities.len(), 7);
+    let sum: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-4, "{record}");
+}
+
+#[test]
+fn a_broken_file_gets_an_error_line_and_the_rest_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"RIFF\x10\x00\x00\x00WAVEgarbage").unwrap();
+    let good = data_dir().join("tess-wav-sample/OAF_Sad/OAF_back_sad.wav");
+    let output = ser(&[
+        "predict",
+        "--format",
+        "jsonl",
+        broken.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success(), "a failed input makes the exit code non-zero");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{stdout}");
+    assert!(records[0]["error"].as_str().unwrap().contains("broken.wav"));
+    assert_eq!(records[1]["emotion"], "sad");
+}
+
+#[test]
+fn info_reports_what_the_decoder_found() {
+    let clip = data_dir().join("tess-wav-sample/YAF_angry/YAF_germ_angry.wav");
+    let output = ser(&["info", "--format", "json", clip.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let record: serde_json::Value =
+        serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    assert_eq!(record["container"], "aiff", "AIFF data behind a .wav name: {record}");
+    assert_eq!(record["sample_rate"], 24414);
+    assert_eq!(record["channels"], 1);
+}

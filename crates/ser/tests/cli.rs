@@ -45,7 +45,10 @@ fn a_broken_file_gets_an_error_line_and_the_rest_go_on() {
         broken.to_str().unwrap(),
         good.to_str().unwrap(),
     ]);
-    assert!(!output.status.success(), "a failed input makes the exit code non-zero");
+    assert!(
+        !output.status.success(),
+        "a failed input makes the exit code non-zero"
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let records: Vec<serde_json::Value> = stdout
         .lines()
@@ -63,7 +66,10 @@ fn info_reports_what_the_decoder_found() {
     assert!(output.status.success(), "{output:?}");
     let record: serde_json::Value =
         serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
-    assert_eq!(record["container"], "aiff", "AIFF data behind a .wav name: {record}");
+    assert_eq!(
+        record["container"], "aiff",
+        "AIFF data behind a .wav name: {record}"
+    );
     assert_eq!(record["sample_rate"], 24414);
     assert_eq!(record["channels"], 1);
 }

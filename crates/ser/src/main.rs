@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
     name = "ser",
     version,
     about = "Speech emotion recognition: which emotion a recording carries, with probabilities",
-    after_help = "Examples:\n  ser predict clip.wav\n  ser predict recordings/ --format json\n  ser --help"
+    after_help = "Examples:\n  ser predict clip.wav\n  ser predict recordings/ --format jsonl\n  ser info clip.wav\n  ser <command> --help"
 )]
 struct Cli {
     /// More log output (repeat for more).
@@ -24,6 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The emotion and every class probability per recording (files, folders, globs, stdin).
     Predict(commands::predict::PredictArgs),
     /// What the decoder finds in audio files: container, codec, rate, channels, duration.
     Info(commands::info::InfoArgs),

@@ -160,6 +160,28 @@ impl FeatureConfig {
         })
     }
 
+    /// A short human description, e.g. "40 MFCC + deltas" or "log-mel (64 bands)".
+    pub fn describe(&self) -> String {
+        let deltas = match self.deltas.order {
+            0 => "",
+            1 => " + deltas",
+            _ => " + deltas and delta-deltas",
+        };
+        let pitch = match self.pitch.method {
+            PitchMethod::Pyin => "pYIN pitch",
+            PitchMethod::Yin => "YIN pitch",
+        };
+        match self.kind {
+            FeatureKind::Mfcc => format!("{} MFCC{deltas}", self.mfcc.n_mfcc),
+            FeatureKind::LogMel => format!("log-mel ({} bands){deltas}", self.mel.n_mels),
+            FeatureKind::Pitch => pitch.to_string(),
+            FeatureKind::All => format!(
+                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape, chroma and {pitch}",
+                self.mfcc.n_mfcc
+            ),
+        }
+    }
+
     /// Number of rows [`FeatureConfig::extract`] yields.
     pub fn n_features(&self) -> usize {
         self.feature_names().len()

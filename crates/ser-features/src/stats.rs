@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::FeatureMatrix;
 
-/// One summary statistic of a feature's trajectory.
+/// One summary statistic of a feature's trajectory. Written as its label ("mean", "std",
+/// "min", "max", "p50") on the command line and in configuration files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String", into = "String")]
 pub enum Statistic {
     Mean,
     /// Population standard deviation (numpy's default ddof=0).
@@ -63,6 +64,41 @@ impl Statistic {
     }
 }
 
+impl std::str::FromStr for Statistic {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "mean" => Ok(Statistic::Mean),
+            "std" => Ok(Statistic::Std),
+            "min" => Ok(Statistic::Min),
+            "max" => Ok(Statistic::Max),
+            other => other
+                .strip_prefix('p')
+                .and_then(|q| q.parse::<u8>().ok())
+                .filter(|q| *q <= 100)
+                .map(Statistic::Percentile)
+                .ok_or_else(|| {
+                    format!("unknown statistic {other:?}: use mean, std, min, max or p0..p100")
+                }),
+        }
+    }
+}
+
+impl TryFrom<String> for Statistic {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<Statistic> for String {
+    fn from(statistic: Statistic) -> String {
+        statistic.label()
+    }
+}
+
 /// The usual utterance-level summary: mean, std, min, max.
 pub const DEFAULT_STATISTICS: [Statistic; 4] = [
     Statistic::Mean,
@@ -92,4 +128,24 @@ pub fn pooled_names(feature_names: &[String], stats: &[Statistic]) -> Vec<String
                 .map(move |stat| format!("{name}_{}", stat.label()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_read_and_write_their_labels() {
+        for label in ["mean", "std", "min", "max", "p0", "p50", "p100"] {
+            let statistic: Statistic = label.parse().unwrap();
+            assert_eq!(statistic.label(), label);
+            let json = serde_json::to_string(&statistic).unwrap();
+            assert_eq!(json, format!("\"{label}\""));
+            assert_eq!(serde_json::from_str::<Statistic>(&json).unwrap(), statistic);
+        }
+        assert_eq!("p25".parse(), Ok(Statistic::Percentile(25)));
+        for bad in ["median", "p101", "p", "", "P50"] {
+            assert!(bad.parse::<Statistic>().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -226,8 +226,7 @@ fn config_round_trips_and_rejects_unknown_fields() {
     let partial: FeatureConfig = serde_json::from_str(r#"{"mfcc": {"n_mfcc": 13}}"#).unwrap();
     assert_eq!(partial.mfcc.n_mfcc, 13);
     assert_eq!(partial.stft, StftConfig::default());
-    let stats: Vec<Statistic> =
-        serde_json::from_str(r#"["mean", "std", {"percentile": 90}]"#).unwrap();
+    let stats: Vec<Statistic> = serde_json::from_str(r#"["mean", "std", "p90"]"#).unwrap();
     assert_eq!(
         stats,
         vec![Statistic::Mean, Statistic::Std, Statistic::Percentile(90)]
@@ -246,6 +245,8 @@ fn default_config_is_forty_mfcc_at_22050() {
     assert_eq!(names.len(), 120);
     assert_eq!(names[40], "d_mfcc_0");
     assert_eq!(names[80], "dd_mfcc_0");
+    assert_eq!(config.describe(), "40 MFCC");
+    assert_eq!(with_deltas.describe(), "40 MFCC + deltas and delta-deltas");
     // Input at another rate is resampled first: 0.5 s at 44.1 kHz -> 11025 samples at 22050.
     let matrix = config
         .extract(&Audio::new(vec![0.01; 22_050], 44_100))

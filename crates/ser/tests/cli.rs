@@ -73,3 +73,38 @@ fn info_reports_what_the_decoder_found() {
     assert_eq!(record["sample_rate"], 24414);
     assert_eq!(record["channels"], 1);
 }
+
+#[test]
+fn features_take_the_kind_from_the_config_file_unless_a_flag_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("features.json");
+    std::fs::write(
+        &config,
+        r#"{"kind": "all", "deltas": {"order": 1}, "pitch": {"method": "yin"}}"#,
+    )
+    .unwrap();
+    let clip = data_dir().join("tess-wav-sample/OAF_Sad/OAF_back_sad.wav");
+    let columns = |extra: &[&str]| -> Vec<String> {
+        let out = dir.path().join("pooled.csv");
+        let mut args = vec![
+            "features",
+            clip.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--pool",
+            "mean,p50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let output = ser(&args);
+        assert!(output.status.success(), "{output:?}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        text.lines().next().unwrap().split(',').map(String::from).collect()
+    };
+    let from_config = columns(&[]);
+    // file, then 40 MFCC + 40 deltas + 6 spectral + 7 contrast + 12 chroma + f0, twice.
+    assert_eq!(from_config.len(), 1 + 106 * 2, "{from_config:?}");
+    assert!(from_config.contains(&"f0_p50".to_string()));
+    assert_eq!(columns(&["--kind", "mfcc"]).len(), 1 + 80 * 2);
+}

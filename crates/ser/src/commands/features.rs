@@ -33,9 +33,10 @@ pub struct FeaturesArgs {
     /// Audio files, or folders to search for audio files.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Which features: mfcc, logmel, pitch (pYIN f0/voiced flag/probability) or all.
-    #[arg(long, value_enum, default_value_t = KindArg::Mfcc)]
-    pub kind: KindArg,
+    /// Which features: mfcc, logmel, pitch (pYIN f0/voiced flag/probability) or all
+    /// [default: mfcc, or the kind in --config].
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
     /// Output file (.csv, .npy, .json) or, for per-file NPY, a folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -77,7 +78,7 @@ pub struct FeaturesArgs {
     #[arg(long)]
     pub width: Option<usize>,
     /// Pool each file into one vector: comma list of mean, std, min, max, pNN (e.g. p50).
-    #[arg(long, value_delimiter = ',', value_parser = parse_statistic)]
+    #[arg(long, value_delimiter = ',', value_parser = str::parse::<Statistic>)]
     pub pool: Vec<Statistic>,
 }
 
@@ -96,23 +97,6 @@ pub enum FormatArg {
     Json,
 }
 
-fn parse_statistic(text: &str) -> Result<Statistic, String> {
-    match text.trim() {
-        "mean" => Ok(Statistic::Mean),
-        "std" => Ok(Statistic::Std),
-        "min" => Ok(Statistic::Min),
-        "max" => Ok(Statistic::Max),
-        other => other
-            .strip_prefix('p')
-            .and_then(|q| q.parse::<u8>().ok())
-            .filter(|q| *q <= 100)
-            .map(Statistic::Percentile)
-            .ok_or_else(|| {
-                format!("unknown statistic {other:?}: use mean, std, min, max or p0..p100")
-            }),
-    }
-}
-
 impl FeaturesArgs {
     fn feature_config(&self) -> anyhow::Result<FeatureConfig> {
         let mut config = match &self.config {
@@ -124,12 +108,14 @@ impl FeaturesArgs {
             }
             None => FeatureConfig::default(),
         };
-        config.kind = match self.kind {
-            KindArg::Mfcc => FeatureKind::Mfcc,
-            KindArg::Logmel => FeatureKind::LogMel,
-            KindArg::Pitch => FeatureKind::Pitch,
-            KindArg::All => FeatureKind::All,
-        };
+        if let Some(kind) = self.kind {
+            config.kind = match kind {
+                KindArg::Mfcc => FeatureKind::Mfcc,
+                KindArg::Logmel => FeatureKind::LogMel,
+                KindArg::Pitch => FeatureKind::Pitch,
+                KindArg::All => FeatureKind::All,
+            };
+        }
         if let Some(sr) = self.sr {
             config.audio.sample_rate = (sr != 0).then_some(sr);
         }

@@ -512,21 +512,42 @@ fn write_report(
     let percent = |value: MeanStd| format!("{:.2} ± {:.2}", 100.0 * value.mean, 100.0 * value.std);
     let mut markdown = MarkdownReport::new(&config.name);
     let training = &run.training;
+    let validation = if config.validation_fraction > 0.0 {
+        format!(
+            "{:.0}% of each training part (early stopping, patience {}; the best epoch is kept)",
+            100.0 * config.validation_fraction,
+            training.patience
+        )
+    } else {
+        "none (the last epoch is kept)".to_string()
+    };
+    let input = match run.model.architecture {
+        Architecture::Mlp => format!(
+            "statistics {} over each clip's frames",
+            run.model
+                .mlp
+                .statistics
+                .iter()
+                .map(|statistic| statistic.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!("{} frames per example", run.model.frames),
+    };
     markdown.paragraph(&format!(
-        "Corpus: {} ({} clips, {} speakers). Protocol: {}. Validation: {:.0}% of each training \
-         part (early stopping, patience {}). Training: up to {} epochs, batch {}, learning rate \
-         {}, {} frames per example. Total wall time {:.1} min on this machine. Run \
-         configuration: [{RUN_CONFIG_FILE}]({RUN_CONFIG_FILE}).",
+        "Corpus: {} ({} clips, {} speakers). Protocol: {}. Validation: {validation}. Features: \
+         {} ({} rows per frame). Training: up to {} epochs, batch {}, learning rate {}; model \
+         input: {input}. Total wall time {:.1} min on this machine. Run configuration: \
+         [{RUN_CONFIG_FILE}]({RUN_CONFIG_FILE}).",
         corpus.name,
         corpus.clips.len(),
         corpus.speakers().len(),
         protocol_description(&config.protocol),
-        100.0 * config.validation_fraction,
-        training.patience,
+        run.features.describe(),
+        run.features.n_features(),
         training.epochs,
         training.batch_size,
         training.learning_rate,
-        run.model.frames,
         summary.total_seconds / 60.0
     ));
     if let Some(command) = &options.command {

@@ -50,12 +50,13 @@ pub fn time_training_step(
     let n_classes = 7;
     let device = Device::default().autodiff();
     device.seed(0);
+    let (n_features, frames) = (config.input_features(n_features), config.input_frames());
     let mut network = Network::new(config, n_features, n_classes, &device);
     let params = network.num_params();
     let mut optimizer = AdamConfig::new().init();
     let loss_function = CrossEntropyLossConfig::new().init(&device);
     let input = Tensor::<3>::random(
-        [batch, n_features, config.frames],
+        [batch, n_features, frames],
         Distribution::Normal(0.0, 1.0),
         &device,
     );
@@ -79,7 +80,7 @@ pub fn time_training_step(
         architecture: config.architecture.to_string(),
         batch,
         n_features,
-        frames: config.frames,
+        frames,
         params,
         ms_per_step: elapsed.as_secs_f64() * 1000.0 / steps.max(1) as f64,
         forward_ms: forward.as_secs_f64() * 1000.0 / steps.max(1) as f64,

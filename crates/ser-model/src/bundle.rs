@@ -14,7 +14,7 @@ use crate::config::{Architecture, ModelConfig, TrainConfig};
 use crate::normalizer::Normalizer;
 
 /// Format version written by this build; other versions are refused with a clear error.
-pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 const BUNDLE_MAGIC: &[u8; 4] = b"SERB";
 const PREAMBLE_LEN: usize = 4 + 4 + 8;
 
@@ -56,7 +56,7 @@ pub struct BundleInfo {
     pub architecture: Architecture,
     pub model: ModelConfig,
     pub features: FeatureConfig,
-    /// Feature rows per frame the network was built for.
+    /// Rows of the network input: feature rows per frame, or pooled statistics for `mlp`.
     pub n_features: usize,
     /// Class names in output order.
     pub labels: Vec<String>,

@@ -11,6 +11,7 @@ use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, BundleInfo};
+use crate::config::ModelConfig;
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
 
@@ -90,7 +91,7 @@ impl Classifier {
         predict_probabilities(
             &self.network,
             &self.normalizer,
-            self.info.model.frames,
+            &self.info.model,
             matrices,
             &self.device,
         )
@@ -103,13 +104,19 @@ const INFERENCE_BATCH: usize = 64;
 pub(crate) fn predict_probabilities(
     network: &Network,
     normalizer: &Normalizer,
-    frames: usize,
+    model: &ModelConfig,
     matrices: &[&FeatureMatrix],
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, ModelError> {
+    let frames = model.input_frames();
     let mut probabilities = Vec::with_capacity(matrices.len());
     for chunk in matrices.chunks(INFERENCE_BATCH) {
-        let input = normalizer.batch_input(chunk, frames)?;
+        let inputs: Vec<_> = chunk
+            .iter()
+            .map(|matrix| model.network_input(matrix))
+            .collect();
+        let chunk: Vec<&FeatureMatrix> = inputs.iter().map(AsRef::as_ref).collect();
+        let input = normalizer.batch_input(&chunk, frames)?;
         let shape = [chunk.len(), normalizer.n_features(), frames];
         let logits = network.forward(Tensor::from_data(TensorData::new(input, shape), device));
         let values = tensor_values(softmax(logits, 1))?;

@@ -1,6 +1,8 @@
 //! Run configuration (TOML): network architecture, features and training options.
 
-use ser_features::FeatureConfig;
+use std::borrow::Cow;
+
+use ser_features::{FeatureConfig, FeatureMatrix, Statistic, pool_statistics};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
@@ -119,10 +121,13 @@ impl Default for RecurrentConfig {
     }
 }
 
-/// Dense layers of `mlp`.
+/// `mlp`: dense layers over an utterance-level vector, the statistics of every feature over
+/// the clip's own frames (no padding or cropping).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DenseConfig {
+    /// Statistics pooled over time: "mean", "std", "min", "max", "p50", ...
+    pub statistics: Vec<Statistic>,
     pub hidden: Vec<usize>,
     pub dropout: f64,
 }
@@ -130,6 +135,7 @@ pub struct DenseConfig {
 impl Default for DenseConfig {
     fn default() -> Self {
         Self {
+            statistics: vec![Statistic::Mean, Statistic::Std],
             hidden: vec![256, 128],
             dropout: 0.3,
         }
@@ -142,8 +148,9 @@ impl Default for DenseConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     pub architecture: Architecture,
-    /// Fixed number of frames per example: longer inputs are cropped, shorter ones padded
-    /// (after normalisation, so padding equals the training mean).
+    /// Fixed number of frames per example of the frame-level networks: longer inputs are
+    /// cropped, shorter ones padded (after normalisation, so padding equals the training
+    /// mean). `mlp` pools every clip whole instead.
     pub frames: usize,
     pub cnn1d: ConvConfig,
     pub cnn2d: ConvConfig,
@@ -200,6 +207,34 @@ impl ModelConfig {
         }
     }
 
+    /// The network's input for one clip's feature matrix: the pooled statistics as a
+    /// one-frame matrix for `mlp`, the frames themselves for the others.
+    pub fn network_input<'a>(&self, matrix: &'a FeatureMatrix) -> Cow<'a, FeatureMatrix> {
+        match self.architecture {
+            Architecture::Mlp => {
+                let pooled = pool_statistics(matrix, &self.mlp.statistics);
+                Cow::Owned(FeatureMatrix::new(pooled.len(), 1, pooled))
+            }
+            _ => Cow::Borrowed(matrix),
+        }
+    }
+
+    /// Rows of the network input for clips with `n_features` feature rows.
+    pub fn input_features(&self, n_features: usize) -> usize {
+        match self.architecture {
+            Architecture::Mlp => n_features * self.mlp.statistics.len(),
+            _ => n_features,
+        }
+    }
+
+    /// Frames of the network input.
+    pub fn input_frames(&self) -> usize {
+        match self.architecture {
+            Architecture::Mlp => 1,
+            _ => self.frames,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ModelError> {
         let invalid = |reason: String| Err(ModelError::Config(reason));
         if self.frames == 0 {
@@ -229,6 +264,9 @@ impl ModelConfig {
                 check_recurrent("crnn.recurrent", &self.crnn.recurrent)
             }
             Architecture::Mlp => {
+                if self.mlp.statistics.is_empty() {
+                    return invalid("mlp.statistics must name at least one statistic".into());
+                }
                 if self.mlp.hidden.contains(&0) {
                     return invalid("mlp.hidden sizes must be positive".into());
                 }
@@ -408,5 +446,45 @@ impl RunConfig {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mlp_input_is_the_statistics_of_the_clips_own_frames() {
+        let mut config = ModelConfig::for_architecture(Architecture::Mlp);
+        config.mlp.statistics = vec![Statistic::Mean, Statistic::Max, Statistic::Percentile(50)];
+        let clip = FeatureMatrix::new(2, 3, vec![1.0, 2.0, 6.0, -1.0, -1.0, -1.0]);
+        let input = config.network_input(&clip);
+        assert_eq!((input.n_features, input.n_frames), (6, 1));
+        assert_eq!(input.data, vec![3.0, 6.0, 2.0, -1.0, -1.0, -1.0]);
+        assert_eq!(config.input_features(2), 6);
+        assert_eq!(config.input_frames(), 1);
+        // However long the clip, no padding enters the statistics.
+        config.frames = 128;
+        assert_eq!(config.network_input(&clip).data, input.data);
+
+        let frame_level = ModelConfig::for_architecture(Architecture::Cnn1d);
+        assert_eq!(frame_level.network_input(&clip).as_ref(), &clip);
+        assert_eq!(frame_level.input_frames(), 128);
+    }
+
+    #[test]
+    fn mlp_statistics_are_read_by_label() {
+        let run = RunConfig::from_toml(
+            "[model]\narchitecture = \"mlp\"\n[model.mlp]\nstatistics = [\"mean\", \"p90\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            run.model.mlp.statistics,
+            vec![Statistic::Mean, Statistic::Percentile(90)]
+        );
+        assert!(
+            RunConfig::from_toml("[model]\narchitecture = \"mlp\"\n[model.mlp]\nstatistics = []\n")
+                .is_err()
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::ModelError;
 use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
 use crate::checkpoint::{Checkpoint, RunIdentity};
 use crate::classifier::{predict_probabilities, tensor_values};
-use crate::config::{AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
+use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
 use crate::rng::SplitMix64;
@@ -104,11 +104,18 @@ pub fn fit(
     if let Some(validation) = validation {
         check_data(validation, setup.labels.len(), "validation")?;
     }
-    let normalizer = Normalizer::fit(&train.matrices)?;
+    let train_matrices: Vec<_> = train
+        .matrices
+        .iter()
+        .map(|matrix| setup.model.network_input(matrix))
+        .collect();
+    let train_matrices: Vec<&FeatureMatrix> = train_matrices.iter().map(AsRef::as_ref).collect();
+    let normalizer = Normalizer::fit(train_matrices.iter().copied())?;
     let n_features = normalizer.n_features();
-    let frames = setup.model.frames;
-    let train_inputs =
-        normalizer.batch_input(&train.matrices.iter().collect::<Vec<_>>(), frames)?;
+    let frames = setup.model.input_frames();
+    let train_inputs = normalizer.batch_input(&train_matrices, frames)?;
+    // Time shift and SpecAugment act on frames; pooled (mlp) inputs have none.
+    let augment_batches = setup.model.architecture != Architecture::Mlp;
     let config = &setup.training;
 
     let device = Device::default().autodiff();
@@ -187,13 +194,15 @@ pub fn fit(
                 inputs.extend_from_slice(
                     &train_inputs[index * example_size..(index + 1) * example_size],
                 );
-                augment_example(
-                    &mut inputs[start..],
-                    n_features,
-                    frames,
-                    &config.augment,
-                    &mut augment_rng,
-                );
+                if augment_batches {
+                    augment_example(
+                        &mut inputs[start..],
+                        n_features,
+                        frames,
+                        &config.augment,
+                        &mut augment_rng,
+                    );
+                }
             }
             let targets: Vec<i64> = batch
                 .iter()
@@ -235,7 +244,7 @@ pub fn fit(
             Some(validation) => Some(evaluate(
                 &network.valid(),
                 &normalizer,
-                frames,
+                &setup.model,
                 validation,
                 setup.labels.len(),
             )?),
@@ -434,13 +443,13 @@ struct Evaluation {
 fn evaluate(
     network: &Network,
     normalizer: &Normalizer,
-    frames: usize,
+    model: &ModelConfig,
     data: &LabelledFeatures,
     n_classes: usize,
 ) -> Result<Evaluation, ModelError> {
     let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
     let device = network.devices().into_iter().next().unwrap_or_default();
-    let probabilities = predict_probabilities(network, normalizer, frames, &matrices, &device)?;
+    let probabilities = predict_probabilities(network, normalizer, model, &matrices, &device)?;
     let mut loss = 0.0f64;
     let mut predictions = Vec::with_capacity(data.len());
     for (row, &label) in probabilities.iter().zip(&data.labels) {

@@ -440,7 +440,8 @@ impl Crnn {
     }
 }
 
-/// Dense layers over per-feature mean and standard deviation over time.
+/// Dense layers over an utterance-level vector (statistics pooled before the network, over
+/// each clip's own frames: see [`ModelConfig::network_input`]).
 #[derive(Module, Debug)]
 pub(crate) struct Mlp {
     hidden: Vec<Linear>,
@@ -450,7 +451,7 @@ pub(crate) struct Mlp {
 
 impl Mlp {
     fn new(config: &DenseConfig, n_features: usize, n_classes: usize, device: &Device) -> Self {
-        let mut previous = 2 * n_features;
+        let mut previous = n_features;
         let hidden = config
             .hidden
             .iter()
@@ -468,15 +469,9 @@ impl Mlp {
     }
 
     fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
-        let (variance, mean) = input.var_mean(2);
-        let x: Tensor<2> =
-            Tensor::cat(vec![mean, variance.add_scalar(1e-6).sqrt()], 1).squeeze_dim(2);
-        tap.layer(
-            "statistics_pool".into(),
-            "MeanStdPool",
-            &x.dims(),
-            ParamCount::none(),
-        );
+        // [batch, statistics, 1] -> [batch, statistics]
+        let x: Tensor<2> = input.flatten(1, 2);
+        tap.layer("flatten".into(), "Flatten", &x.dims(), ParamCount::none());
         let x = self.hidden.iter().enumerate().fold(x, |x, (index, layer)| {
             let x = self.dropout.forward(relu(layer.forward(x)));
             tap.layer(

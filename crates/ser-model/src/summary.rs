@@ -58,7 +58,7 @@ impl Tap for Recorder {
     }
 }
 
-/// Build the network of `config` for `n_features` x `config.frames` inputs and `n_classes`
+/// Build the network of `config` for clips of `n_features` feature rows and `n_classes`
 /// outputs, and describe it layer by layer.
 pub fn summarize(
     config: &ModelConfig,
@@ -72,8 +72,9 @@ pub fn summarize(
         ));
     }
     let device = Device::flex();
-    let network = Network::new(config, n_features, n_classes, &device);
-    Ok(summarize_network(&network, config, n_features, &device))
+    let input_features = config.input_features(n_features);
+    let network = Network::new(config, input_features, n_classes, &device);
+    Ok(summarize_network(&network, config, input_features, &device))
 }
 
 pub(crate) fn summarize_network(
@@ -82,13 +83,13 @@ pub(crate) fn summarize_network(
     n_features: usize,
     device: &Device,
 ) -> ModelSummary {
-    let input = Tensor::<3>::zeros([1, n_features, config.frames], device);
+    let input = Tensor::<3>::zeros([1, n_features, config.input_frames()], device);
     let mut recorder = Recorder(Vec::new());
     use burn::module::Module;
     network.valid().forward_tapped(input, &mut recorder);
     ModelSummary {
         architecture: config.architecture.to_string(),
-        input_shape: vec![n_features, config.frames],
+        input_shape: vec![n_features, config.input_frames()],
         layers: recorder.0,
     }
 }

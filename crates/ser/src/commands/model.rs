@@ -95,9 +95,35 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
                 |value: Option<f64>| value.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
             println!("bundle:        {}", args.bundle.display());
             println!("format:        version {}", info.format_version);
+            let input = match info.architecture {
+                Architecture::Mlp => format!(
+                    "{} inputs: {} of each feature over the clip",
+                    info.n_features,
+                    info.model
+                        .mlp
+                        .statistics
+                        .iter()
+                        .map(|statistic| statistic.label())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => format!(
+                    "{} features x {} frames",
+                    info.n_features, info.model.frames
+                ),
+            };
+            println!("architecture:  {} ({input})", info.architecture);
+            let features = &info.features;
             println!(
-                "architecture:  {} ({} features x {} frames)",
-                info.architecture, info.n_features, info.model.frames
+                "features:      {} ({} rows), {}, n_fft {}, hop {}",
+                features.describe(),
+                features.n_features(),
+                features
+                    .audio
+                    .sample_rate
+                    .map_or("native rate".into(), |rate| format!("{rate} Hz")),
+                features.stft.n_fft,
+                features.stft.hop_length
             );
             println!("labels:        {}", info.labels.join(", "));
             println!("corpus:        {}", info.corpus);

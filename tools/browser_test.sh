@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Browser test of the web page (not part of .ci/run: it needs Chromium and npm).
+# Browser test of the web page (the last step of .ci/run).
 # Starts `ser serve` on loopback, then headless Chromium (driven by playwright-core through
 # tools/browser_test.mjs) uploads a TESS clip on the page and checks the emotion shown: it must
 # equal the API's answer for the same file, and the expected emotion if one is given.
 #
 # Usage: tools/browser_test.sh [AUDIO_FILE [EXPECTED_EMOTION]]
 #   default clip: $SER_DATA_DIR/tess/OAF_angry/OAF_back_angry.flac, expected "angry"
-# Needs:  apt-get install chromium   (Debian's package; path overridable with $CHROMIUM)
-#         npm                        (playwright-core is installed into ~/.cache/ser-browser-test)
+# Needs:  Debian's chromium (installed with apt-get when missing and running as root; path
+#         overridable with $CHROMIUM) and npm (playwright-core goes into ~/.cache/ser-browser-test)
 # Model:  as for `ser serve`: $SER_MODEL, else the model built into ser.
 # Writes a screenshot of the page to ${SCREENSHOT:-target/browser_test.png}.
 set -euo pipefail
@@ -23,6 +23,12 @@ else
 fi
 [ -f "$audio" ] || { echo "no such audio file: $audio" >&2; exit 2; }
 chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium_bin" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian's chromium for the browser test" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+fi
 [ -x "$chromium_bin" ] || { echo "needs Chromium: apt-get install chromium" >&2; exit 2; }
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/ser-browser-test"

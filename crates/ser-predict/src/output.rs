@@ -43,7 +43,8 @@ impl<W: Write> PredictionWriter<W> {
         let mut sink = match format {
             OutputFormat::Table => Sink::Table {
                 out,
-                file_width: file_width.max("file".len()),
+                // Wide enough for segment rows such as "  123.45-130.00s" too.
+                file_width: file_width.max(SEGMENT_SPAN_WIDTH),
             },
             OutputFormat::Jsonl => Sink::Jsonl(out),
             OutputFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
@@ -99,6 +100,8 @@ impl<W: Write> PredictionWriter<W> {
         }
     }
 }
+
+const SEGMENT_SPAN_WIDTH: usize = 16;
 
 /// The columns after file and duration: emotion, confidence, one per label.
 fn write_table_columns(

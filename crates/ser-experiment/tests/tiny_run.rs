@@ -22,10 +22,10 @@ fn find_clip(speaker: &str, word: &str, code: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("TESS clip {name} not found under {}", tess.display()))
 }
 
-/// A manifest of 2 words x 7 emotions x 2 speakers of the real corpus.
-fn write_manifest(dir: &Path) -> PathBuf {
+/// A manifest `name` of 2 words x 7 emotions x `speakers` of the real corpus.
+fn write_manifest(dir: &Path, name: &str, speakers: &[&str]) -> PathBuf {
     let mut csv = String::from("path,label,speaker\n");
-    for speaker in ["OAF", "YAF"] {
+    for &speaker in speakers {
         for emotion in Emotion::ALL {
             let code = if emotion == Emotion::PleasantSurprise {
                 "ps"
@@ -42,7 +42,7 @@ fn write_manifest(dir: &Path) -> PathBuf {
             }
         }
     }
-    let path = dir.join("manifest.csv");
+    let path = dir.join(name);
     std::fs::write(&path, csv).unwrap();
     path
 }
@@ -50,7 +50,7 @@ fn write_manifest(dir: &Path) -> PathBuf {
 #[test]
 fn two_fold_experiment_writes_every_artefact_and_the_report_table() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = write_manifest(dir.path());
+    let manifest = write_manifest(dir.path(), "manifest.csv", &["OAF", "YAF"]);
     let config_path = dir.path().join("tiny.toml");
     std::fs::write(
         &config_path,
@@ -185,4 +185,58 @@ fn a_missing_corpus_fails_with_its_path() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("nowhere.csv"), "{error}");
+}
+
+#[test]
+fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "older.csv", &["OAF"]);
+    write_manifest(dir.path(), "younger.csv", &["YAF"]);
+    let config = ExperimentConfig::from_toml(
+        r#"
+        name = "tiny cross-corpus"
+        corpus = "manifest"
+        data = "older.csv"
+        validation_fraction = 0.0
+        [protocol]
+        kind = "cross_corpus"
+        test_corpus = "manifest"
+        test_data = "younger.csv"
+        [model]
+        architecture = "mlp"
+        [model.mlp]
+        hidden = [16]
+        [training]
+        epochs = 1
+        batch_size = 8
+        "#,
+        dir.path(),
+        Path::new("cross.toml"),
+    )
+    .unwrap();
+    let options = ExperimentOptions {
+        out_dir: dir.path().join("out"),
+        cache_dir: Some(dir.path().join("cache")),
+        ..ExperimentOptions::default()
+    };
+    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    assert_eq!(summary.runs.len(), 1);
+    let run = &summary.runs[0];
+    assert_eq!(
+        run.test_clips, 14,
+        "every clip of the test corpus, none of the training one"
+    );
+    assert_eq!(run.report.total(), 14);
+    let predictions = std::fs::read_to_string(
+        dir.path()
+            .join("out")
+            .join(&run.dir)
+            .join("predictions.csv"),
+    )
+    .unwrap();
+    assert_eq!(predictions.lines().count(), 15);
+    assert!(
+        predictions.lines().skip(1).all(|row| row.contains("YAF_")),
+        "only the test corpus is predicted:\n{predictions}"
+    );
 }

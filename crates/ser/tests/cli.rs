@@ -100,7 +100,12 @@ fn features_take_the_kind_from_the_config_file_unless_a_flag_overrides_it() {
         let output = ser(&args);
         assert!(output.status.success(), "{output:?}");
         let text = std::fs::read_to_string(&out).unwrap();
-        text.lines().next().unwrap().split(',').map(String::from).collect()
+        text.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect()
     };
     let from_config = columns(&[]);
     // file, then 40 MFCC + 40 deltas + 6 spectral + 7 contrast + 12 chroma + f0, twice.

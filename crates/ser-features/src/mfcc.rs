@@ -65,7 +65,7 @@ impl OrthoDct {
 
     /// The first `rotations.len()` DCT coefficients of each column of `input`, scaled by
     /// `gains`, as the rows of a new matrix.
-    fn columns(&self, input: &Matrix, gains: &[f64]) -> Result<Matrix, FeatureError> {
+    fn transform_columns(&self, input: &Matrix, gains: &[f64]) -> Result<Matrix, FeatureError> {
         let (n, frames) = (self.n_in, input.cols);
         let mut out = Matrix::zeros(self.rotations.len(), frames);
         let mut reordered = self.fft.make_input_vec();
@@ -139,7 +139,7 @@ pub fn mfcc_from_db(log_mel: &Matrix, n_mfcc: usize, lifter: f64) -> Result<Matr
             }
         })
         .collect();
-    cached_dct(n_mfcc, log_mel.rows).columns(log_mel, &gains)
+    cached_dct(n_mfcc, log_mel.rows).transform_columns(log_mel, &gains)
 }
 
 /// `librosa.feature.mfcc(y, sr, n_mfcc, lifter, **melspectrogram kwargs)`; `db` is the

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{Cursor, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use symphonia::core::audio::{SampleBuffer, SignalSpec};
+use symphonia::core::audio::{AudioBuffer, AudioBufferRef, SignalSpec};
 use symphonia::core::codecs::{self, CODEC_TYPE_NULL, CodecParameters, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -48,7 +48,8 @@ pub struct AudioStream {
     info: AudioInfo,
     /// Frame count the header declares, if it declares one.
     declared_frames: Option<u64>,
-    sample_buffer: Option<SampleBuffer<f32>>,
+    /// The last packet converted to f32, reused across packets.
+    converted: Option<AudioBuffer<f32>>,
     /// The first chunk, decoded at open time and handed out first.
     pending: Option<Vec<f32>>,
     /// First packet that failed to decode (corrupt packets are skipped, as players do).
@@ -166,15 +167,16 @@ impl AudioStream {
             track_id,
             info,
             declared_frames: params.n_frames,
-            sample_buffer: None,
+            converted: None,
             pending: None,
             first_decode_error: None,
             finished: false,
         };
-        stream.pending = stream.decode_next()?;
-        if stream.pending.is_none() {
+        let mut first_chunk = Vec::new();
+        if !stream.decode_next_into(&mut first_chunk)? {
             return Err(stream.no_samples_error());
         }
+        stream.pending = Some(first_chunk);
         Ok(stream)
     }
 
@@ -201,9 +203,15 @@ impl AudioStream {
             .map_or(0, |n| {
                 n.min(u64::from(self.info.sample_rate) * 3600) as usize
             });
-        let mut samples = Vec::with_capacity(capacity);
-        for chunk in self.by_ref() {
-            samples.extend_from_slice(&chunk?);
+        let mut samples = self.pending.take().unwrap_or_default();
+        samples.reserve(capacity.saturating_sub(samples.len()));
+        // Packets are decoded straight onto the end of the buffer: no per-packet chunks.
+        while !self.finished {
+            let appended = self.decode_next_into(&mut samples);
+            if !matches!(appended, Ok(true)) {
+                self.finished = true;
+            }
+            appended?;
         }
         let audio = Audio::new(samples, self.info.sample_rate);
         Ok(Decoded {
@@ -212,17 +220,18 @@ impl AudioStream {
         })
     }
 
-    /// Decode packets until one yields samples; `None` at the end of the stream.
-    fn decode_next(&mut self) -> Result<Option<Vec<f32>>, AudioError> {
+    /// Decode packets until one yields samples and append them (mono) to `out`; `false` at
+    /// the end of the stream.
+    fn decode_next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, AudioError> {
         loop {
             let packet = match self.format.next_packet() {
                 Ok(packet) => packet,
                 // The end of the data, or a file cut short: keep what was decoded.
                 Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 // A chained stream with new parameters: the first stream is the recording.
-                Err(SymphoniaError::ResetRequired) => return Ok(None),
+                Err(SymphoniaError::ResetRequired) => return Ok(false),
                 Err(e) => return Err(map_error(&self.path, e, "reading a packet")),
             };
             if packet.track_id() != self.track_id {
@@ -230,84 +239,34 @@ impl AudioStream {
             }
             match self.decoder.decode(&packet) {
                 Ok(buffer) => {
-                    let spec = *buffer.spec();
-                    let channels = spec.channels.count();
                     if buffer.frames() == 0 {
                         continue;
                     }
-                    if channels == 0 {
+                    if buffer.spec().channels.count() == 0 {
                         return Err(AudioError::Malformed {
                             path: self.path.clone(),
                             reason: "decoded audio has no channels".into(),
                         });
                     }
-                    let needed = buffer.capacity() * channels;
-                    if self
-                        .sample_buffer
-                        .as_ref()
-                        .is_some_and(|b| b.capacity() < needed)
-                    {
-                        self.sample_buffer = None;
+                    check_spec(&self.path, &mut self.info, *buffer.spec())?;
+                    let start = out.len();
+                    append_mono(&buffer, &mut self.converted, out);
+                    // Integer samples are finite by construction; float ones may not be.
+                    if matches!(buffer, AudioBufferRef::F32(_) | AudioBufferRef::F64(_)) {
+                        check_finite(&self.path, self.info.frames, &out[start..])?;
                     }
-                    let capacity = buffer.capacity() as u64;
-                    self.sample_buffer
-                        .get_or_insert_with(|| SampleBuffer::new(capacity, spec))
-                        .copy_interleaved_ref(buffer);
-                    return self.take_mono_chunk(spec).map(Some);
+                    self.info.frames += (out.len() - start) as u64;
+                    return Ok(true);
                 }
                 Err(SymphoniaError::DecodeError(reason)) => {
                     self.first_decode_error.get_or_insert_with(|| reason.into());
                 }
                 Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 Err(e) => return Err(map_error(&self.path, e, "decoding")),
             }
         }
-    }
-
-    /// Downmix the interleaved samples just decoded into a mono chunk, checking them.
-    fn take_mono_chunk(&mut self, spec: SignalSpec) -> Result<Vec<f32>, AudioError> {
-        check_sample_rate(&self.path, spec.rate)?;
-        let channels = spec.channels.count();
-        if self.info.frames == 0 {
-            // The decoder's view wins over the header's: it is what the samples really are.
-            self.info.sample_rate = spec.rate;
-            self.info.channels = channels as u16;
-        } else if spec.rate != self.info.sample_rate {
-            return Err(AudioError::Unsupported {
-                path: self.path.clone(),
-                reason: format!(
-                    "sample rate changes mid-stream ({} Hz -> {} Hz)",
-                    self.info.sample_rate, spec.rate
-                ),
-            });
-        }
-        let interleaved = self
-            .sample_buffer
-            .as_ref()
-            .map_or(&[][..], |buffer| buffer.samples());
-        let mono: Vec<f32> = if channels == 1 {
-            interleaved.to_vec()
-        } else {
-            let scale = 1.0 / channels as f32;
-            interleaved
-                .chunks_exact(channels)
-                .map(|frame| frame.iter().sum::<f32>() * scale)
-                .collect()
-        };
-        if let Some(index) = mono.iter().position(|s| !s.is_finite()) {
-            return Err(AudioError::InvalidSamples {
-                path: self.path.clone(),
-                reason: format!(
-                    "frame {} is {} (NaN or infinite samples)",
-                    self.info.frames + index as u64,
-                    mono[index]
-                ),
-            });
-        }
-        self.info.frames += mono.len() as u64;
-        Ok(mono)
     }
 
     fn no_samples_error(&self) -> AudioError {
@@ -333,11 +292,82 @@ impl Iterator for AudioStream {
         if self.finished {
             return None;
         }
-        let next = self.decode_next();
-        if !matches!(next, Ok(Some(_))) {
+        let mut chunk = Vec::new();
+        let next = self.decode_next_into(&mut chunk);
+        if !matches!(next, Ok(true)) {
             self.finished = true;
         }
-        next.transpose()
+        match next {
+            Ok(true) => Some(Ok(chunk)),
+            Ok(false) => None,
+            Err(error) => Some(Err(error)),
+        }
+    }
+}
+
+/// Check a decoded packet's signal against the stream so far; the first packet sets the
+/// stream's rate and channel count (the decoder's view wins over the header's: it is what
+/// the samples really are).
+fn check_spec(path: &Path, info: &mut AudioInfo, spec: SignalSpec) -> Result<(), AudioError> {
+    check_sample_rate(path, spec.rate)?;
+    if info.frames == 0 {
+        info.sample_rate = spec.rate;
+        info.channels = spec.channels.count() as u16;
+    } else if spec.rate != info.sample_rate {
+        return Err(AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!(
+                "sample rate changes mid-stream ({} Hz -> {} Hz)",
+                info.sample_rate, spec.rate
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Convert a decoded packet to f32 (in `converted`, reused across packets) and append it,
+/// downmixed to mono, to `out`.
+fn append_mono(
+    buffer: &AudioBufferRef,
+    converted: &mut Option<AudioBuffer<f32>>,
+    out: &mut Vec<f32>,
+) {
+    // AudioBuffer::convert needs the same spec and at least the same capacity.
+    let fits =
+        |c: &AudioBuffer<f32>| c.spec() == buffer.spec() && c.capacity() >= buffer.capacity();
+    let converted = match converted {
+        Some(c) if fits(c) => c,
+        _ => converted.insert(buffer.make_equivalent()),
+    };
+    buffer.convert(converted);
+    let planes = converted.planes();
+    let Some((first, others)) = planes.planes().split_first() else {
+        return;
+    };
+    let start = out.len();
+    out.extend_from_slice(first);
+    if !others.is_empty() {
+        let mono = &mut out[start..];
+        for plane in others {
+            mono.iter_mut().zip(*plane).for_each(|(sum, s)| *sum += s);
+        }
+        let scale = 1.0 / (others.len() + 1) as f32;
+        mono.iter_mut().for_each(|s| *s *= scale);
+    }
+}
+
+/// Reject NaN or infinite samples; `first_frame` is the index of `samples[0]` in the stream.
+fn check_finite(path: &Path, first_frame: u64, samples: &[f32]) -> Result<(), AudioError> {
+    match samples.iter().position(|s| !s.is_finite()) {
+        Some(index) => Err(AudioError::InvalidSamples {
+            path: path.to_path_buf(),
+            reason: format!(
+                "frame {} is {} (NaN or infinite samples)",
+                first_frame + index as u64,
+                samples[index]
+            ),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{DbConfig, power_to_db};
 use crate::delta::delta;
-use crate::mel::{MelConfig, cached_mel_filterbank};
+use crate::mel::{MelConfig, cached_mel_filterbank, melspectrogram};
 use crate::mfcc::{MfccConfig, mfcc_from_db};
 use crate::pitch::{PyinConfig, YinConfig, pyin, yin};
 use crate::spectral::{
@@ -240,8 +240,8 @@ impl FeatureConfig {
         }
         match self.kind {
             FeatureKind::Mfcc | FeatureKind::LogMel => {
-                let power = spectrogram(samples, &self.stft, self.mel.power)?;
-                let base = self.log_mel_or_mfcc(&power, sr)?;
+                let mel = melspectrogram(samples, sr, &self.stft, &self.mel)?;
+                let base = self.log_mel_or_mfcc(&mel)?;
                 self.append_deltas(base)
             }
             FeatureKind::Pitch => self.pitch_rows(samples, sr),
@@ -249,9 +249,9 @@ impl FeatureConfig {
         }
     }
 
-    fn log_mel_or_mfcc(&self, mel_input: &Matrix, sr: f64) -> Result<Matrix, FeatureError> {
-        let mel = cached_mel_filterbank(sr, self.stft.n_fft, &self.mel)?.apply(mel_input)?;
-        let log_mel = power_to_db(&mel, &self.db)?;
+    /// Log-mel bands in dB, or MFCCs from them, of a mel spectrogram.
+    fn log_mel_or_mfcc(&self, mel: &Matrix) -> Result<Matrix, FeatureError> {
+        let log_mel = power_to_db(mel, &self.db)?;
         match self.kind {
             FeatureKind::LogMel => Ok(log_mel),
             _ => mfcc_from_db(&log_mel, self.mfcc.n_mfcc, self.mfcc.lifter),
@@ -334,7 +334,9 @@ impl FeatureConfig {
         };
         let spectral = &self.spectral;
         let parts = vec![
-            self.append_deltas(self.log_mel_or_mfcc(&mel_input, sr)?)?,
+            self.append_deltas(self.log_mel_or_mfcc(
+                &cached_mel_filterbank(sr, n_fft, &self.mel)?.apply(&mel_input)?,
+            )?)?,
             rms(samples, &framing)?,
             zero_crossing_rate(samples, &framing)?,
             spectral_centroid(&magnitude, sr, n_fft)?,

@@ -52,10 +52,12 @@ pub fn power_to_db(power: &Matrix, config: &DbConfig) -> Result<Matrix, FeatureE
             .fold(f64::NEG_INFINITY, |acc, v| acc.max(v.abs())),
     };
     let offset = 10.0 * config.amin.max(reference).log10();
+    // 10 log10(x) as (10 / ln 10) ln(x): glibc's log10 costs ln and then some.
+    const DB_PER_LN: f64 = 10.0 / std::f64::consts::LN_10;
     let mut db = power.clone();
     db.data
         .iter_mut()
-        .for_each(|v| *v = 10.0 * config.amin.max(*v).log10() - offset);
+        .for_each(|v| *v = DB_PER_LN * config.amin.max(*v).ln() - offset);
     if let Some(top_db) = config.top_db {
         let floor = db.data.iter().fold(f64::NEG_INFINITY, |acc, v| acc.max(*v)) - top_db;
         db.data.iter_mut().for_each(|v| *v = v.max(floor));

@@ -46,17 +46,6 @@ impl Matrix {
         }
     }
 
-    /// Builds a matrix from column-major values (`columns[col * rows + row]`).
-    pub fn from_columns(rows: usize, cols: usize, columns: &[f64]) -> Self {
-        let mut matrix = Self::zeros(rows, cols);
-        for (col, column) in columns.chunks_exact(rows.max(1)).enumerate().take(cols) {
-            for (row, value) in column.iter().enumerate() {
-                matrix.data[row * cols + col] = *value;
-            }
-        }
-        matrix
-    }
-
     pub fn row(&self, row: usize) -> &[f64] {
         &self.data[row * self.cols..(row + 1) * self.cols]
     }

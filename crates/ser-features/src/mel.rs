@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stft::{StftConfig, fft_frequencies, spectrogram};
+use crate::stft::{StftConfig, fft_frequencies, for_each_power_frame, stft_frame_count};
 use crate::{FeatureError, Matrix};
 
 /// Filter normalisation (`norm` argument of `librosa.filters.mel`).
@@ -246,12 +246,26 @@ pub(crate) fn normalize_lp(values: &mut [f64], p: f64) -> Result<(), FeatureErro
 }
 
 /// `librosa.feature.melspectrogram(y, sr, n_fft, hop_length, ..., n_mels, fmin, fmax, htk, norm, power)`.
+///
+/// Each frame's spectrum goes through the filterbank as soon as it is computed, so the
+/// (bins x frames) spectrogram is never stored.
 pub fn melspectrogram(
     y: &[f32],
     sr: f64,
     stft: &StftConfig,
     mel: &MelConfig,
 ) -> Result<Matrix, FeatureError> {
-    let spectrum = spectrogram(y, stft, mel.power)?;
-    cached_mel_filterbank(sr, stft.n_fft, mel)?.apply(&spectrum)
+    let bank = cached_mel_filterbank(sr, stft.n_fft, mel)?;
+    let n_frames = stft_frame_count(y.len(), stft)?;
+    let mut out = Matrix::zeros(bank.filters.len(), n_frames);
+    for_each_power_frame(y, stft, mel.power, |frame, spectrum| {
+        for (mel, (start, weights)) in bank.filters.iter().enumerate() {
+            out.data[mel * n_frames + frame] = weights
+                .iter()
+                .zip(&spectrum[*start..])
+                .map(|(weight, value)| weight * value)
+                .sum();
+        }
+    })?;
+    Ok(out)
 }

@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::f64::consts::PI;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
@@ -97,6 +98,11 @@ impl StftConfig {
         Ok(())
     }
 
+    /// Samples of padding on each side of a centred analysis.
+    fn center_padding(&self) -> usize {
+        if self.center { self.n_fft / 2 } else { 0 }
+    }
+
     /// The window of length n_fft: `win_length` coefficients centred with zeros around them.
     fn padded_window(&self) -> Vec<f64> {
         let win_length = self.win_length.unwrap_or(self.n_fft);
@@ -114,30 +120,46 @@ pub fn pad(
     after: usize,
     mode: PadMode,
 ) -> Result<Vec<f64>, FeatureError> {
-    if y.is_empty() {
+    check_padding(y.len(), before, after, mode)?;
+    Ok((-(before as isize)..(y.len() + after) as isize)
+        .map(|index| f64::from(padded_sample(y, index, mode)))
+        .collect())
+}
+
+/// Whether a signal of `len` samples can be padded by `before` and `after` in `mode`.
+fn check_padding(
+    len: usize,
+    before: usize,
+    after: usize,
+    mode: PadMode,
+) -> Result<(), FeatureError> {
+    if len == 0 {
         return Err(FeatureError::invalid("cannot pad an empty signal"));
     }
-    let n = y.len();
-    if mode == PadMode::Reflect && (before >= n || after >= n) {
+    if mode == PadMode::Reflect && (before >= len || after >= len) {
         return Err(FeatureError::invalid(format!(
-            "reflect padding of {} samples needs a signal longer than that (got {n})",
+            "reflect padding of {} samples needs a signal longer than that (got {len})",
             before.max(after)
         )));
     }
-    let at = |i: isize| -> f64 {
-        let index = if (0..n as isize).contains(&i) {
-            i as usize
-        } else {
-            match mode {
-                PadMode::Constant => return 0.0,
-                PadMode::Edge => i.clamp(0, n as isize - 1) as usize,
-                PadMode::Reflect if i < 0 => (-i) as usize,
-                PadMode::Reflect => 2 * (n - 1) - i as usize,
-            }
-        };
-        f64::from(y[index])
+    Ok(())
+}
+
+/// Sample `index` of `y` padded in `mode` (negative or past the end: the padding). `y` is
+/// non-empty and, for [`PadMode::Reflect`], longer than the padding ([`check_padding`]).
+fn padded_sample(y: &[f32], index: isize, mode: PadMode) -> f32 {
+    let n = y.len();
+    let index = if (0..n as isize).contains(&index) {
+        index as usize
+    } else {
+        match mode {
+            PadMode::Constant => return 0.0,
+            PadMode::Edge => index.clamp(0, n as isize - 1) as usize,
+            PadMode::Reflect if index < 0 => (-index) as usize,
+            PadMode::Reflect => 2 * (n - 1) - index as usize,
+        }
     };
-    Ok((-(before as isize)..(n + after) as isize).map(at).collect())
+    y[index]
 }
 
 /// Number of frames `librosa.util.frame` cuts from `len` samples.
@@ -194,36 +216,103 @@ pub(crate) fn inverse_plan(n: usize) -> Arc<dyn ComplexToReal<f64>> {
     PLANNER.with(|planner| planner.borrow_mut().plan_fft_inverse(n))
 }
 
+/// Number of STFT frames of a `len`-sample signal (checking the configuration).
+pub(crate) fn stft_frame_count(len: usize, config: &StftConfig) -> Result<usize, FeatureError> {
+    config.validate()?;
+    let half = config.center_padding();
+    check_padding(len, half, half, config.pad_mode)?;
+    frame_count(len + 2 * half, config.n_fft, config.hop_length)
+}
+
+type WindowKey = (Window, Option<usize>, usize);
+
+thread_local! {
+    /// The last analysis window built on this thread: batch extraction reuses one.
+    static WINDOW_CACHE: RefCell<Option<(WindowKey, Rc<[f64]>)>> = const { RefCell::new(None) };
+}
+
+/// [`StftConfig::padded_window`] memoised per thread for the most recent configuration.
+fn cached_window(config: &StftConfig) -> Rc<[f64]> {
+    let key = (config.window, config.win_length, config.n_fft);
+    WINDOW_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        match cache.as_ref() {
+            Some((cached, window)) if *cached == key => Rc::clone(window),
+            _ => {
+                let window: Rc<[f64]> = config.padded_window().into();
+                *cache = Some((key, Rc::clone(&window)));
+                window
+            }
+        }
+    })
+}
+
 /// Runs the STFT frame by frame, handing each frame's spectrum to `visit(frame, spectrum)`.
+///
+/// Frames are windowed straight from `y`; only the few frames that reach into the centring
+/// padding are gathered sample by sample, so the padded signal is never built.
 fn for_each_frame(
     y: &[f32],
     config: &StftConfig,
     mut visit: impl FnMut(usize, &[Complex<f64>]),
 ) -> Result<usize, FeatureError> {
-    config.validate()?;
-    let (signal, n_frames) = framed_signal(
-        y,
-        config.n_fft,
-        config.hop_length,
-        config.center,
-        config.pad_mode,
-    )?;
-    let window = config.padded_window();
-    let plan = forward_plan(config.n_fft);
+    let n_frames = stft_frame_count(y.len(), config)?;
+    let n_fft = config.n_fft;
+    let half = config.center_padding();
+    let window = cached_window(config);
+    let plan = forward_plan(n_fft);
     let mut input = plan.make_input_vec();
     let mut output = plan.make_output_vec();
     let mut scratch = plan.make_scratch_vec();
     for frame in 0..n_frames {
-        let start = frame * config.hop_length;
-        let samples = &signal[start..start + config.n_fft];
-        for ((slot, sample), weight) in input.iter_mut().zip(samples).zip(&window) {
-            *slot = sample * weight;
+        // Index in `y` of the frame's first sample; negative in the leading padding.
+        let first = (frame * config.hop_length) as isize - half as isize;
+        let inside = usize::try_from(first)
+            .ok()
+            .and_then(|first| y.get(first..first + n_fft));
+        match inside {
+            Some(samples) => {
+                for ((slot, &sample), weight) in input.iter_mut().zip(samples).zip(window.iter()) {
+                    *slot = f64::from(sample) * weight;
+                }
+            }
+            None => {
+                for ((slot, index), weight) in input.iter_mut().zip(first..).zip(window.iter()) {
+                    *slot = f64::from(padded_sample(y, index, config.pad_mode)) * weight;
+                }
+            }
         }
         plan.process_with_scratch(&mut input, &mut output, &mut scratch)
             .map_err(|error| FeatureError::invalid(format!("FFT failed: {error}")))?;
         visit(frame, &output);
     }
     Ok(n_frames)
+}
+
+/// `|X| ** power` for each STFT frame, handed to `visit(frame, spectrum)` (reused buffer).
+pub(crate) fn for_each_power_frame(
+    y: &[f32],
+    config: &StftConfig,
+    power: f64,
+    mut visit: impl FnMut(usize, &[f64]),
+) -> Result<usize, FeatureError> {
+    if !crate::error::is_positive(power) {
+        return Err(FeatureError::invalid("spectrogram power must be positive"));
+    }
+    let mut spectrum = vec![0.0; config.n_bins()];
+    for_each_frame(y, config, |frame, complex| {
+        for (slot, value) in spectrum.iter_mut().zip(complex) {
+            let energy = value.norm_sqr();
+            *slot = if power == 2.0 {
+                energy
+            } else if power == 1.0 {
+                energy.sqrt()
+            } else {
+                energy.powf(power / 2.0)
+            };
+        }
+        visit(frame, &spectrum);
+    })
 }
 
 /// Complex STFT matrix in librosa's layout (bins x frames), as re/im pairs.
@@ -237,15 +326,14 @@ pub struct ComplexSpectrogram {
 
 /// `librosa.stft(y, n_fft, hop_length, win_length, window, center, pad_mode)`.
 pub fn stft(y: &[f32], config: &StftConfig) -> Result<ComplexSpectrogram, FeatureError> {
-    let mut frames: Vec<Vec<Complex<f64>>> = Vec::new();
-    let n_frames = for_each_frame(y, config, |_, spectrum| frames.push(spectrum.to_vec()))?;
+    let n_frames = stft_frame_count(y.len(), config)?;
     let n_bins = config.n_bins();
     let mut data = vec![Complex::new(0.0, 0.0); n_bins * n_frames];
-    for (frame, spectrum) in frames.iter().enumerate() {
+    for_each_frame(y, config, |frame, spectrum| {
         for (bin, value) in spectrum.iter().enumerate() {
             data[bin * n_frames + frame] = *value;
         }
-    }
+    })?;
     Ok(ComplexSpectrogram {
         n_bins,
         n_frames,
@@ -255,23 +343,13 @@ pub fn stft(y: &[f32], config: &StftConfig) -> Result<ComplexSpectrogram, Featur
 
 /// `np.abs(librosa.stft(...)) ** power`: power 1 = magnitude, 2 = power spectrogram.
 pub fn spectrogram(y: &[f32], config: &StftConfig, power: f64) -> Result<Matrix, FeatureError> {
-    if !crate::error::is_positive(power) {
-        return Err(FeatureError::invalid("spectrogram power must be positive"));
-    }
-    let n_bins = config.n_bins();
-    let mut columns: Vec<f64> = Vec::new();
-    let n_frames = for_each_frame(y, config, |_, spectrum| {
-        columns.extend(spectrum.iter().map(|value| {
-            let energy = value.norm_sqr();
-            if power == 2.0 {
-                energy
-            } else if power == 1.0 {
-                energy.sqrt()
-            } else {
-                energy.powf(power / 2.0)
-            }
-        }));
+    let n_frames = stft_frame_count(y.len(), config)?;
+    // librosa's layout is bins x frames: each frame fills one column.
+    let mut matrix = Matrix::zeros(config.n_bins(), n_frames);
+    for_each_power_frame(y, config, power, |frame, spectrum| {
+        for (bin, value) in spectrum.iter().enumerate() {
+            matrix.data[bin * n_frames + frame] = *value;
+        }
     })?;
-    // Frames were produced column by column; librosa's layout is bins x frames.
-    Ok(Matrix::from_columns(n_bins, n_frames, &columns))
+    Ok(matrix)
 }

@@ -66,6 +66,23 @@ pub fn run(args: BenchArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// librosa 0.11's time for the default workload (all 2800 TESS clips, `load(sr=22050)` +
+/// `mfcc(n_mfcc=40)`, one process): tools/bench_librosa.py on an idle 2-core machine of the
+/// kind this project runs on. A reference only; `--librosa-seconds` takes a fresh measurement.
+const LIBROSA_REFERENCE_SECONDS: f64 = 12.3;
+/// The workload [`LIBROSA_REFERENCE_SECONDS`] was measured on.
+const LIBROSA_REFERENCE_FILES: usize = 2800;
+
+/// The 1-minute load average where the OS reports one (Linux), to flag a busy machine.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Time spent per stage, summed over all worker threads.
 #[derive(Default, Clone, Copy)]
 struct StageTimes {
@@ -104,6 +121,7 @@ fn bench_features(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
     config.audio.sample_rate = Some(args.sr);
     config.mfcc.n_mfcc = args.n_mfcc;
 
+    let load_before = load_average();
     let started = Instant::now();
     let per_file: Vec<anyhow::Result<StageTimes>> = files
         .par_iter()
@@ -158,13 +176,39 @@ fn bench_features(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
         share(total.resample),
         share(total.features)
     );
+    let default_workload = args.inputs.is_empty()
+        && files.len() == LIBROSA_REFERENCE_FILES
+        && args.sr == 22_050
+        && args.n_mfcc == 40;
     if let Some(librosa) = args.librosa_seconds {
         println!(
             "  librosa: {librosa:.2} s for the same work -> ser is {:.1}x faster",
             librosa / wall
         );
+    } else if default_workload {
+        println!(
+            "  librosa 0.11 reference: {LIBROSA_REFERENCE_SECONDS:.1} s for the same work on an idle \
+             2-core machine -> ser is {:.1}x faster",
+            LIBROSA_REFERENCE_SECONDS / wall
+        );
+        println!(
+            "  (reference from tools/bench_librosa.py; to time both sides on this machine now: \
+             `NUMBA_CACHE_DIR=/tmp/numba python3 tools/bench_librosa.py --compare target/release/ser`)"
+        );
     } else {
-        println!("  (pass --librosa-seconds from tools/bench_librosa.py to print the speed-up)");
+        println!(
+            "  librosa 0.11 reference: {LIBROSA_REFERENCE_SECONDS:.1} s for all \
+             {LIBROSA_REFERENCE_FILES} TESS clips at 22050 Hz / 40 MFCC (an idle 2-core machine); \
+             this run does other work, so pass --librosa-seconds from tools/bench_librosa.py \
+             with the same options for a ratio"
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(load) = load_before.filter(|&load| load >= 1.0) {
+        println!(
+            "  note: load average was {load:.1} on {cores} cores before the run: other work \
+             shares the CPU, so these figures are slower than on an idle machine"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

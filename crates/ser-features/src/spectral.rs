@@ -98,6 +98,18 @@ fn per_column(s: &Matrix, per_frame: impl Fn(&[f64]) -> f64) -> Matrix {
     }
 }
 
+/// `x.powf(p)`, without the cost of a general power for the usual exponents 1 and 2 (the
+/// same values up to rounding).
+fn power_of(x: f64, p: f64) -> f64 {
+    if p == 2.0 {
+        x * x
+    } else if p == 1.0 {
+        x
+    } else {
+        x.powf(p)
+    }
+}
+
 /// Column sum used by librosa's `normalize(S, norm=1)`: columns below `tiny` are left as is.
 fn l1_length(column: &[f64]) -> f64 {
     let sum: f64 = column.iter().map(|v| v.abs()).sum();
@@ -136,9 +148,13 @@ pub fn spectral_bandwidth(
             let sum: f64 = column
                 .iter()
                 .zip(&freqs)
-                .map(|(v, f)| v / length * (f - centroid.data[t]).abs().powf(p))
+                .map(|(v, f)| v / length * power_of((f - centroid.data[t]).abs(), p))
                 .sum();
-            sum.powf(1.0 / p)
+            if p == 2.0 {
+                sum.sqrt()
+            } else {
+                sum.powf(1.0 / p)
+            }
         })
         .collect();
     Ok(Matrix {
@@ -182,10 +198,13 @@ pub fn spectral_flatness(s: &Matrix, amin: f64, power: f64) -> Result<Matrix, Fe
     }
     Ok(per_column(s, |column| {
         let n = column.len() as f64;
-        let thresholded = column.iter().map(|v| amin.max(v.powf(power)));
-        let log_mean = thresholded.clone().map(f64::ln).sum::<f64>() / n;
-        let mean = thresholded.sum::<f64>() / n;
-        log_mean.exp() / mean
+        let (mut sum, mut log_sum) = (0.0, 0.0);
+        for &v in column {
+            let x = amin.max(power_of(v, power));
+            sum += x;
+            log_sum += x.ln();
+        }
+        (log_sum / n).exp() / (sum / n)
     }))
 }
 
@@ -266,12 +285,16 @@ pub fn spectral_contrast(
             )));
         }
         let take = ((config.quantile * count as f64).round_ties_even() as usize).max(1);
+        let take = take.min(bins.len());
+        let mut values = Vec::with_capacity(bins.len());
         for t in 0..s.cols {
-            let mut values: Vec<f64> = bins.iter().map(|&bin| s.get(bin, t)).collect();
-            values.sort_by(f64::total_cmp);
-            let take = take.min(values.len());
+            values.clear();
+            values.extend(bins.iter().map(|&bin| s.get(bin, t)));
             let n = values.len();
+            // Partitioning (not sorting) finds the `take` smallest and largest values.
+            values.select_nth_unstable_by(take - 1, f64::total_cmp);
             valley.row_mut(k)[t] = values[..take].iter().sum::<f64>() / take as f64;
+            values.select_nth_unstable_by(n - take, f64::total_cmp);
             peak.row_mut(k)[t] = values[n - take..].iter().sum::<f64>() / take as f64;
         }
     }

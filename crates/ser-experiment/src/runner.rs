@@ -521,23 +521,10 @@ fn write_report(
     } else {
         "none (the last epoch is kept)".to_string()
     };
-    let input = match run.model.architecture {
-        Architecture::Mlp => format!(
-            "statistics {} over each clip's frames",
-            run.model
-                .mlp
-                .statistics
-                .iter()
-                .map(|statistic| statistic.label())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        _ => format!("{} frames per example", run.model.frames),
-    };
     markdown.paragraph(&format!(
         "Corpus: {} ({} clips, {} speakers). Protocol: {}. Validation: {validation}. Features: \
          {} ({} rows per frame). Training: up to {} epochs, batch {}, learning rate {}; model \
-         input: {input}. Total wall time {:.1} min on this machine. Run configuration: \
+         input: {}. Total wall time {:.1} min on this machine. Run configuration: \
          [{RUN_CONFIG_FILE}]({RUN_CONFIG_FILE}).",
         corpus.name,
         corpus.clips.len(),
@@ -548,6 +535,7 @@ fn write_report(
         training.epochs,
         training.batch_size,
         training.learning_rate,
+        run.model.describe_input(),
         summary.total_seconds / 60.0
     ));
     if let Some(command) = &options.command {

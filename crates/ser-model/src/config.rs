@@ -227,6 +227,22 @@ impl ModelConfig {
         }
     }
 
+    /// What one example of the network input is, e.g. "128 frames (cropped or padded)" or
+    /// "mean, std of every feature over the clip's own frames".
+    pub fn describe_input(&self) -> String {
+        match self.architecture {
+            Architecture::Mlp => {
+                let statistics: Vec<String> =
+                    self.mlp.statistics.iter().map(|s| s.label()).collect();
+                format!(
+                    "{} of every feature over the clip's own frames",
+                    statistics.join(", ")
+                )
+            }
+            _ => format!("{} frames (cropped or padded)", self.frames),
+        }
+    }
+
     /// Frames of the network input.
     pub fn input_frames(&self) -> usize {
         match self.architecture {
@@ -470,6 +486,14 @@ mod tests {
         let frame_level = ModelConfig::for_architecture(Architecture::Cnn1d);
         assert_eq!(frame_level.network_input(&clip).as_ref(), &clip);
         assert_eq!(frame_level.input_frames(), 128);
+        assert_eq!(
+            frame_level.describe_input(),
+            "128 frames (cropped or padded)"
+        );
+        assert_eq!(
+            config.describe_input(),
+            "mean, max, p50 of every feature over the clip's own frames"
+        );
     }
 
     #[test]

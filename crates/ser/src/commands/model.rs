@@ -95,23 +95,11 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
                 |value: Option<f64>| value.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
             println!("bundle:        {}", args.bundle.display());
             println!("format:        version {}", info.format_version);
-            let input = match info.architecture {
-                Architecture::Mlp => format!(
-                    "{} inputs: {} of each feature over the clip",
-                    info.n_features,
-                    info.model
-                        .mlp
-                        .statistics
-                        .iter()
-                        .map(|statistic| statistic.label())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                _ => format!(
-                    "{} features x {} frames",
-                    info.n_features, info.model.frames
-                ),
-            };
+            let input = format!(
+                "{} inputs: {}",
+                info.n_features,
+                info.model.describe_input()
+            );
             println!("architecture:  {} ({input})", info.architecture);
             let features = &info.features;
             println!(

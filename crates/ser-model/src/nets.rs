@@ -4,13 +4,14 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool1d, MaxPool1dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, BiLstm, BiLstmConfig, Dropout, DropoutConfig, Linear, LinearConfig,
     PaddingConfig1d, PaddingConfig2d,
 };
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::config::{Architecture, ConvConfig, DenseConfig, ModelConfig, RecurrentConfig};
 
@@ -46,12 +47,17 @@ impl Tap for NoTap {
     fn layer(&mut self, _: String, _: &str, _: &[usize], _: ParamCount) {}
 }
 
-/// conv -> batch norm -> ReLU -> max pool -> dropout over `[batch, channels, time]`.
+/// conv -> ReLU -> batch norm -> max pool -> dropout over `[batch, time, channels]`.
+///
+/// Time-major ("NLC") so that the convolution is one matrix product over all frames of the
+/// batch (see [`conv1d_frames`]) and max pooling a reshape; the summary still reports
+/// `[channels, time]` like the network's input.
 #[derive(Module, Debug)]
 pub(crate) struct ConvBlock1d {
     conv: Conv1d,
     norm: Option<BatchNorm>,
-    pool: Option<MaxPool1d>,
+    /// Max-pool size (1 = none).
+    pool: usize,
     dropout: Dropout,
 }
 
@@ -64,56 +70,135 @@ impl ConvBlock1d {
             norm: config
                 .batch_norm
                 .then(|| BatchNormConfig::new(shape.channels_out).init(device)),
-            pool: shape
-                .pooled
-                .then(|| MaxPool1dConfig::new(config.pool).init()),
+            pool: if shape.pooled { config.pool } else { 1 },
             dropout: DropoutConfig::new(config.dropout).init(),
         }
     }
 
     fn forward(&self, input: Tensor<3>, index: usize, tap: &mut impl Tap) -> Tensor<3> {
-        let x = relu(self.conv.forward(input));
+        let [batch, frames, _] = input.dims();
+        let x = relu(conv1d_frames(&self.conv, input));
+        let channels = x.dims()[1];
         tap.layer(
             format!("conv1d_{index}"),
             "Conv1d+ReLU",
-            &x.dims(),
+            &[batch, channels, frames],
             ParamCount::of(&self.conv),
         );
+        // Batch norm over `[batch * time, channels]`: the same statistics per channel.
         let x = match &self.norm {
             Some(norm) => {
                 let x = norm.forward(x);
                 tap.layer(
                     format!("batch_norm_{index}"),
                     "BatchNorm",
-                    &x.dims(),
+                    &[batch, channels, frames],
                     batch_norm_params(norm),
                 );
                 x
             }
             None => x,
         };
-        let x = match &self.pool {
-            Some(pool) => {
-                let x = pool.forward(x);
-                tap.layer(
-                    format!("max_pool1d_{index}"),
-                    "MaxPool1d",
-                    &x.dims(),
-                    ParamCount::none(),
-                );
-                x
-            }
-            None => x,
+        let x = x.reshape([batch, frames, channels]);
+        let x = if self.pool > 1 {
+            let x = max_pool_frames(x, self.pool);
+            tap.layer(
+                format!("max_pool1d_{index}"),
+                "MaxPool1d",
+                &channels_first(&x),
+                ParamCount::none(),
+            );
+            x
+        } else {
+            x
         };
         let x = self.dropout.forward(x);
         tap.layer(
             format!("dropout_{index}"),
             "Dropout",
-            &x.dims(),
+            &channels_first(&x),
             ParamCount::none(),
         );
         x
     }
+}
+
+/// `[batch, channels, time]` of a time-major `[batch, time, channels]` tensor.
+fn channels_first(x: &Tensor<3>) -> [usize; 3] {
+    let [batch, frames, channels] = x.dims();
+    [batch, channels, frames]
+}
+
+/// `conv`'s stride-1, `Same`-padded convolution of `[batch, time, channels_in]`, as
+/// `[batch * time, channels_out]`: the `kernel` frames around each frame side by side
+/// (im2col: one row gather in this layout) times the kernel as a `[kernel * channels_in,
+/// channels_out]` matrix. Two large matrix products in the backward pass too, where burn's
+/// direct convolution computes its weight gradient with one `kernel`-row product per input
+/// channel.
+fn conv1d_frames(conv: &Conv1d, input: Tensor<3>) -> Tensor<2> {
+    let [batch, frames, channels_in] = input.dims();
+    let [channels_out, _, kernel] = conv.weight.dims();
+    // `Same` padding as burn and Keras: the odd one of an even kernel goes after.
+    let before = (kernel - 1) / 2;
+    let padded_frames = frames + kernel - 1;
+    let padded: Tensor<2> = input
+        .pad(
+            [(before, kernel - 1 - before), (0, 0)],
+            PadMode::Constant(0.0),
+        )
+        .reshape([batch * padded_frames, channels_in]);
+    let rows: Vec<i64> = (0..batch)
+        .flat_map(|example| {
+            (0..frames).flat_map(move |frame| {
+                (0..kernel).map(move |offset| (example * padded_frames + frame + offset) as i64)
+            })
+        })
+        .collect();
+    let columns = padded
+        .select(0, row_indices(rows, &conv.weight.device()))
+        .reshape([batch * frames, kernel * channels_in]);
+    // Row `offset * channels_in + channel` of the kernel matrix matches the columns.
+    let weight = conv
+        .weight
+        .val()
+        .permute([2, 1, 0])
+        .reshape([kernel * channels_in, channels_out]);
+    let output = columns.matmul(weight);
+    match &conv.bias {
+        Some(bias) => output + bias.val().unsqueeze_dim(0),
+        None => output,
+    }
+}
+
+fn row_indices(rows: Vec<i64>, device: &Device) -> Tensor<1, Int> {
+    let count = rows.len();
+    Tensor::from_data(TensorData::new(rows, [count]), device)
+}
+
+/// Max pool of `[batch, time, channels]` over non-overlapping windows of `pool` frames
+/// (a trailing partial window is dropped, as burn's and Keras' max pool do): the
+/// element-wise maximum of the windows' first, second, ... frames, each a row gather.
+fn max_pool_frames(x: Tensor<3>, pool: usize) -> Tensor<3> {
+    let [batch, frames, channels] = x.dims();
+    let windows = frames / pool;
+    let device = x.device();
+    let x: Tensor<2> = x.reshape([batch * frames, channels]);
+    let nth_frames = |offset: usize| {
+        let rows = (0..batch)
+            .flat_map(|example| {
+                (0..windows).map(move |window| (example * frames + window * pool + offset) as i64)
+            })
+            .collect();
+        x.clone().select(0, row_indices(rows, &device))
+    };
+    // max(a, b) = b + relu(a - b): element-wise arithmetic, which burn-flex vectorises,
+    // where its mask select (`max_pair`) branches per element.
+    (1..pool)
+        .fold(nth_frames(0), |max, offset| {
+            let next = nth_frames(offset);
+            next.clone() + relu(max - next)
+        })
+        .reshape([batch, windows, channels])
 }
 
 /// Batch norm keeps running mean and variance: counted apart, as Keras does.
@@ -162,6 +247,7 @@ fn conv_stack_1d(channels_in: usize, config: &ConvConfig, device: &Device) -> Ve
         .collect()
 }
 
+/// The blocks over a `[batch, features, frames]` input; returns `[batch, frames, channels]`.
 fn forward_conv_stack_1d(
     blocks: &[ConvBlock1d],
     input: Tensor<3>,
@@ -170,7 +256,9 @@ fn forward_conv_stack_1d(
     blocks
         .iter()
         .enumerate()
-        .fold(input, |x, (index, block)| block.forward(x, index + 1, tap))
+        .fold(input.swap_dims(1, 2), |x, (index, block)| {
+            block.forward(x, index + 1, tap)
+        })
 }
 
 fn dense(
@@ -203,7 +291,7 @@ impl Cnn1d {
 
     fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
         let x = forward_conv_stack_1d(&self.blocks, input, tap);
-        let x: Tensor<2> = x.mean_dim(2).squeeze_dim(2);
+        let x: Tensor<2> = x.mean_dim(1).squeeze_dim(1);
         tap.layer(
             "global_avg_pool".into(),
             "GlobalAvgPool1d",
@@ -425,7 +513,7 @@ impl Crnn {
     }
 
     fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
-        let x = forward_conv_stack_1d(&self.blocks, input, tap).swap_dims(1, 2);
+        let x = forward_conv_stack_1d(&self.blocks, input, tap);
         let x = self.recurrent.forward(x, tap);
         // One score per frame, softmax over time, weighted sum of the frames.
         let weights = softmax(self.attention.forward(x.clone()), 1);
@@ -538,6 +626,69 @@ impl Network {
             Network::BiLstm(net) => net.forward(input, tap),
             Network::Crnn(net) => net.forward(input, tap),
             Network::Mlp(net) => net.forward(input, tap),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::pool::MaxPool1dConfig;
+    use burn::tensor::Distribution;
+
+    use super::*;
+    use crate::classifier::tensor_values;
+
+    fn assert_close(actual: Tensor<3>, expected: Tensor<3>) {
+        assert_eq!(actual.dims(), expected.dims());
+        let actual = tensor_values(actual).unwrap();
+        let expected = tensor_values(expected).unwrap();
+        for (index, (a, e)) in actual.iter().zip(&expected).enumerate() {
+            assert!(
+                (a - e).abs() <= 1e-4 * (1.0 + e.abs()),
+                "{index}: {a} vs {e}"
+            );
+        }
+    }
+
+    /// The time-major convolution and max pool give burn's `Conv1d` / `MaxPool1d` outputs
+    /// and gradients (odd and even kernels, pooling with a partial last window).
+    #[test]
+    fn time_major_conv_and_pool_match_burn_modules() {
+        let device = Device::flex().autodiff();
+        for (kernel, pool) in [(5, 2), (4, 3), (1, 2)] {
+            let (batch, channels_in, channels_out, frames) = (3, 4, 6, 11);
+            let conv = Conv1dConfig::new(channels_in, channels_out, kernel)
+                .with_padding(PaddingConfig1d::Same)
+                .init(&device);
+            let input = Tensor::<3>::random(
+                [batch, channels_in, frames],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            )
+            .require_grad();
+
+            let expected = MaxPool1dConfig::new(pool)
+                .init()
+                .forward(conv.forward(input.clone()));
+            let expected_grads = (expected.clone() * expected.clone()).sum().backward();
+
+            let x = conv1d_frames(&conv, input.clone().swap_dims(1, 2)).reshape([
+                batch,
+                frames,
+                channels_out,
+            ]);
+            let actual = max_pool_frames(x, pool).swap_dims(1, 2);
+            let grads = (actual.clone() * actual.clone()).sum().backward();
+
+            assert_close(actual, expected);
+            assert_close(
+                input.grad(&grads).unwrap(),
+                input.grad(&expected_grads).unwrap(),
+            );
+            assert_close(
+                conv.weight.grad(&grads).unwrap(),
+                conv.weight.grad(&expected_grads).unwrap(),
+            );
         }
     }
 }

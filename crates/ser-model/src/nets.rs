@@ -7,9 +7,9 @@ use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, BiLstm, BiLstmConfig, Dropout, DropoutConfig, Linear, LinearConfig,
-    PaddingConfig1d, PaddingConfig2d,
+    Lstm, PaddingConfig1d, PaddingConfig2d,
 };
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
@@ -497,8 +497,7 @@ impl RecurrentStack {
             .iter()
             .enumerate()
             .fold(input, |x, (index, lstm)| {
-                let (x, _) = lstm.forward(x, None);
-                let x = dropout(&self.dropout, x);
+                let x = dropout(&self.dropout, bilstm(lstm, x));
                 tap.layer(
                     format!("bilstm_{}", index + 1),
                     "BiLstm",
@@ -508,6 +507,97 @@ impl RecurrentStack {
                 x
             })
     }
+}
+
+/// `layer` over `[batch, time, features]`: `[batch, time, 2 * hidden]`, forward direction
+/// first, from zero initial states. Same parameters and results as `BiLstm::forward`
+/// (checked by a unit test), computed for burn-flex: see [`lstm_states`].
+fn bilstm(layer: &BiLstm, input: Tensor<3>) -> Tensor<3> {
+    let frames: Vec<Tensor<2>> = input
+        .iter_dim(1)
+        .map(|frame| frame.squeeze_dim(1))
+        .collect();
+    let forward = lstm_states(&layer.forward, &frames, false);
+    let reverse = lstm_states(&layer.reverse, &frames, true);
+    let states = forward
+        .into_iter()
+        .zip(reverse)
+        .map(|(forward, reverse)| Tensor::cat(vec![forward, reverse], 1))
+        .collect();
+    Tensor::stack(states, 1)
+}
+
+/// Hidden states `[batch, hidden]` of one LSTM direction (burn's default activations:
+/// sigmoid gates, tanh cell), in frame order.
+///
+/// burn's `Lstm::forward` computes each gate with two small products per frame, writes every
+/// state into the whole output tensor (whose gradient is then a full-size tensor per frame),
+/// and evaluates tanh with libm, forward and again backward: most of a bilstm step. Here one
+/// product of `[frame, hidden]` with the four gates' joined weights gives all gate sums, one
+/// sigmoid all gates, with tanh(x) = 2 sigmoid(2x) - 1 (the cell gate's weights are doubled);
+/// burn-flex's sigmoid is the cheaper function and its gradient reuses the output.
+fn lstm_states(lstm: &Lstm, frames: &[Tensor<2>], reverse: bool) -> Vec<Tensor<2>> {
+    let forget = lstm
+        .forget_gate
+        .as_ref()
+        .expect("ser builds its LSTMs with a forget gate");
+    // Gate order input, forget, output, cell; the cell gate (tanh) scaled by 2.
+    let gates = [
+        (&lstm.input_gate, 1.0),
+        (forget, 1.0),
+        (&lstm.output_gate, 1.0),
+        (&lstm.cell_gate, 2.0),
+    ];
+    let weights = gates
+        .iter()
+        .map(|&(gate, scale)| {
+            Tensor::cat(
+                vec![
+                    gate.input_transform.weight.val(),
+                    gate.hidden_transform.weight.val(),
+                ],
+                0,
+            ) * scale
+        })
+        .collect();
+    let weights = Tensor::cat(weights, 1);
+    let biases: Option<Vec<Tensor<1>>> = gates
+        .iter()
+        .map(|&(gate, scale)| {
+            let input = gate.input_transform.bias.as_ref()?.val();
+            let hidden = gate.hidden_transform.bias.as_ref()?.val();
+            Some((input + hidden) * scale)
+        })
+        .collect();
+    let bias = biases.map(|biases| Tensor::cat(biases, 0).unsqueeze_dim::<2>(0));
+    let size = lstm.d_hidden;
+    let [batch, _] = frames.first().map_or([0, 0], |frame| frame.dims());
+    let mut hidden = Tensor::<2>::zeros([batch, size], &weights.device());
+    let mut cell = hidden.clone();
+    let mut states = vec![hidden.clone(); frames.len()];
+    let order: Box<dyn Iterator<Item = usize>> = if reverse {
+        Box::new((0..frames.len()).rev())
+    } else {
+        Box::new(0..frames.len())
+    };
+    let tanh = |x: Tensor<2>| sigmoid(x * 2.0) * 2.0 - 1.0;
+    for index in order {
+        let sums = Tensor::cat(vec![frames[index].clone(), hidden], 1).matmul(weights.clone());
+        let sums = match &bias {
+            Some(bias) => sums + bias.clone(),
+            None => sums,
+        };
+        let gate_values = sigmoid(sums);
+        let gate = |offset: usize| gate_values.clone().narrow(1, offset * size, size);
+        let candidate = gate(3) * 2.0 - 1.0;
+        cell = gate(1) * cell + gate(0) * candidate;
+        if let Some(clip) = lstm.clip {
+            cell = cell.clamp(-clip, clip);
+        }
+        hidden = gate(2) * tanh(cell.clone());
+        states[index] = hidden.clone();
+    }
+    states
 }
 
 /// BiLSTM over frames, mean over time, dense output.
@@ -809,5 +899,41 @@ mod tests {
             tensor_values(dropout(&layer, inference)).unwrap(),
             vec![1.0; 100]
         );
+    }
+
+    /// The BiLSTM: burn's `BiLstm::forward` output and gradients.
+    #[test]
+    fn bilstm_matches_burn() {
+        let device = Device::flex().autodiff();
+        let layer = BiLstmConfig::new(3, 4, true)
+            .with_batch_first(true)
+            .init(&device);
+        let input =
+            Tensor::<3>::random([2, 5, 3], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let actual = bilstm(&layer, input.clone());
+        let (expected, _) = layer.forward(input.clone(), None);
+        let weights = Tensor::<3>::random([2, 5, 8], Distribution::Default, &device);
+        let grads = (actual.clone() * weights.clone()).sum().backward();
+        let expected_grads = (expected.clone() * weights).sum().backward();
+        assert_close(actual, expected);
+        assert_close(
+            input.grad(&grads).unwrap(),
+            input.grad(&expected_grads).unwrap(),
+        );
+        for gate in [
+            &layer.reverse.cell_gate,
+            &layer.forward.forget_gate.as_ref().unwrap(),
+        ] {
+            let weight = &gate.hidden_transform.weight;
+            assert_close(
+                weight.grad(&grads).unwrap().unsqueeze(),
+                weight.grad(&expected_grads).unwrap().unsqueeze(),
+            );
+            let bias = gate.input_transform.bias.as_ref().unwrap();
+            assert_close(
+                bias.grad(&grads).unwrap().unsqueeze(),
+                bias.grad(&expected_grads).unwrap().unsqueeze(),
+            );
+        }
     }
 }

@@ -4,7 +4,6 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, BiLstm, BiLstmConfig, Dropout, DropoutConfig, Linear, LinearConfig,
     Lstm, PaddingConfig1d, PaddingConfig2d,
@@ -50,9 +49,8 @@ impl Tap for NoTap {
 
 /// conv -> ReLU -> batch norm -> max pool -> dropout over `[batch, time, channels]`.
 ///
-/// Time-major ("NLC") so that the convolution is one matrix product over all frames of the
-/// batch (see [`conv1d_frames`]) and max pooling a reshape; the summary still reports
-/// `[channels, time]` like the network's input.
+/// Time-major, as a channels-last map of height 1 (see [`conv_rows`]); the summary still
+/// reports `[channels, time]` like the network's input.
 #[derive(Module, Debug)]
 pub(crate) struct ConvBlock1d {
     conv: Conv1d,
@@ -77,13 +75,22 @@ impl ConvBlock1d {
     }
 
     fn forward(&self, input: Tensor<3>, index: usize, tap: &mut impl Tap) -> Tensor<3> {
-        let [batch, frames, _] = input.dims();
-        let x = relu(conv1d_frames(&self.conv, input));
-        let channels = x.dims()[1];
+        let [batch, frames, channels_in] = input.dims();
+        let [channels_out, _, kernel] = self.conv.weight.dims();
+        // [out, in, kernel] -> [kernel, in, out]: rows in the order of `conv_rows`' columns.
+        let weight = self
+            .conv
+            .weight
+            .val()
+            .permute([2, 1, 0])
+            .reshape([kernel * channels_in, channels_out]);
+        let bias = self.conv.bias.as_ref().map(|bias| bias.val());
+        let x = relu(conv_rows(input.unsqueeze_dim(1), weight, bias, [1, kernel]));
+        let shape = [batch, channels_out, frames];
         tap.layer(
             format!("conv1d_{index}"),
             "Conv1d+ReLU",
-            &[batch, channels, frames],
+            &shape,
             ParamCount::of(&self.conv),
         );
         let x = match &self.norm {
@@ -92,31 +99,32 @@ impl ConvBlock1d {
                 tap.layer(
                     format!("batch_norm_{index}"),
                     "BatchNorm",
-                    &[batch, channels, frames],
+                    &shape,
                     batch_norm_params(norm),
                 );
                 x
             }
             None => x,
         };
-        let x = x.reshape([batch, frames, channels]);
+        let x = x.reshape([batch, 1, frames, channels_out]);
         let x = if self.pool > 1 {
-            let x = max_pool_frames(x, self.pool);
+            let x = max_pool_rows(x, [1, self.pool]);
+            let [_, _, frames, _] = x.dims();
             tap.layer(
                 format!("max_pool1d_{index}"),
                 "MaxPool1d",
-                &channels_first(&x),
+                &[batch, channels_out, frames],
                 ParamCount::none(),
             );
             x
         } else {
             x
         };
-        let x = dropout(&self.dropout, x);
+        let x: Tensor<3> = dropout(&self.dropout, x).squeeze_dim(1);
         tap.layer(
             format!("dropout_{index}"),
             "Dropout",
-            &channels_first(&x),
+            &channels_first(&x.dims()),
             ParamCount::none(),
         );
         x
@@ -177,82 +185,101 @@ fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>) -> Tensor<D> {
     input * Tensor::from_data(TensorData::new(mask, shape), &device)
 }
 
-/// `[batch, channels, time]` of a time-major `[batch, time, channels]` tensor.
-fn channels_first(x: &Tensor<3>) -> [usize; 3] {
-    let [batch, frames, channels] = x.dims();
-    [batch, channels, frames]
+/// A channels-last shape `[batch, ..., channels]` as `[batch, channels, ...]`, the layout
+/// the summary reports.
+fn channels_first<const D: usize>(dims: &[usize; D]) -> [usize; D] {
+    let mut shape = *dims;
+    shape[1..].rotate_right(1);
+    shape
 }
 
-/// `conv`'s stride-1, `Same`-padded convolution of `[batch, time, channels_in]`, as
-/// `[batch * time, channels_out]`: the `kernel` frames around each frame side by side
-/// (im2col: one row gather in this layout) times the kernel as a `[kernel * channels_in,
-/// channels_out]` matrix. Two large matrix products in the backward pass too, where burn's
-/// direct convolution computes its weight gradient with one `kernel`-row product per input
-/// channel.
-fn conv1d_frames(conv: &Conv1d, input: Tensor<3>) -> Tensor<2> {
-    let [batch, frames, channels_in] = input.dims();
-    let [channels_out, _, kernel] = conv.weight.dims();
+/// Stride-1, `Same`-padded convolution of channels-last maps `[batch, height, width,
+/// channels_in]` with a `[kernel_h * kernel_w * channels_in, channels_out]` kernel matrix:
+/// `[batch * height * width, channels_out]`.
+///
+/// The kernel's neighbourhood of every position side by side (im2col: one row gather from the
+/// padded map, whose gradient is a row-wise add) times the kernel matrix: one large matrix
+/// product forward and for each gradient. burn-flex's own convolution computes the weight
+/// gradient as a convolution with the batch as channels, i.e. one `kernel`-row product per
+/// input channel, which took half of a conv1d training step.
+fn conv_rows(
+    x: Tensor<4>,
+    weight: Tensor<2>,
+    bias: Option<Tensor<1>>,
+    [kernel_h, kernel_w]: [usize; 2],
+) -> Tensor<2> {
+    let [batch, height, width, channels] = x.dims();
+    let device = x.device();
     // `Same` padding as burn and Keras: the odd one of an even kernel goes after.
-    let before = (kernel - 1) / 2;
-    let padded_frames = frames + kernel - 1;
-    let padded: Tensor<2> = input
+    let (top, left) = ((kernel_h - 1) / 2, (kernel_w - 1) / 2);
+    let (padded_h, padded_w) = (height + kernel_h - 1, width + kernel_w - 1);
+    let padded: Tensor<2> = x
         .pad(
-            [(before, kernel - 1 - before), (0, 0)],
+            [
+                (top, kernel_h - 1 - top),
+                (left, kernel_w - 1 - left),
+                (0, 0),
+            ],
             PadMode::Constant(0.0),
         )
-        .reshape([batch * padded_frames, channels_in]);
-    let rows: Vec<i64> = (0..batch)
-        .flat_map(|example| {
-            (0..frames).flat_map(move |frame| {
-                (0..kernel).map(move |offset| (example * padded_frames + frame + offset) as i64)
-            })
-        })
-        .collect();
-    let columns = padded
-        .select(0, row_indices(rows, &conv.weight.device()))
-        .reshape([batch * frames, kernel * channels_in]);
-    // Row `offset * channels_in + channel` of the kernel matrix matches the columns.
-    let weight = conv
-        .weight
-        .val()
-        .permute([2, 1, 0])
-        .reshape([kernel * channels_in, channels_out]);
-    let output = columns.matmul(weight);
-    match &conv.bias {
-        Some(bias) => output + bias.val().unsqueeze_dim(0),
+        .reshape([batch * padded_h * padded_w, channels]);
+    let mut rows = Vec::with_capacity(batch * height * width * kernel_h * kernel_w);
+    for example in 0..batch {
+        for row in 0..height {
+            for column in 0..width {
+                for offset_h in 0..kernel_h {
+                    let start = (example * padded_h + row + offset_h) * padded_w + column;
+                    rows.extend((start..start + kernel_w).map(|index| index as i32));
+                }
+            }
+        }
+    }
+    let output = padded
+        .select(0, row_indices(rows, &device))
+        .reshape([batch * height * width, kernel_h * kernel_w * channels])
+        .matmul(weight);
+    match bias {
+        Some(bias) => output + bias.unsqueeze_dim(0),
         None => output,
     }
 }
 
-fn row_indices(rows: Vec<i64>, device: &Device) -> Tensor<1, Int> {
+/// Row indices as an index tensor: `i32`, burn-flex's integer type (a map with 2^31 rows
+/// would not fit in memory anyway).
+fn row_indices(rows: Vec<i32>, device: &Device) -> Tensor<1, Int> {
     let count = rows.len();
     Tensor::from_data(TensorData::new(rows, [count]), device)
 }
 
-/// Max pool of `[batch, time, channels]` over non-overlapping windows of `pool` frames
-/// (a trailing partial window is dropped, as burn's and Keras' max pool do): the
-/// element-wise maximum of the windows' first, second, ... frames, each a row gather.
-fn max_pool_frames(x: Tensor<3>, pool: usize) -> Tensor<3> {
-    let [batch, frames, channels] = x.dims();
-    let windows = frames / pool;
+/// Max pool of channels-last maps over non-overlapping `pool` windows (trailing partial
+/// windows dropped, as burn's and Keras' max pool do): the element-wise maximum of one row
+/// gather per window position, max(a, b) = b + relu(a - b) (burn-flex's mask select behind
+/// `max_pair` branches per element, and its pooling kernels took a tenth of a step).
+fn max_pool_rows(x: Tensor<4>, [pool_h, pool_w]: [usize; 2]) -> Tensor<4> {
+    let [batch, height, width, channels] = x.dims();
+    let (out_h, out_w) = (height / pool_h, width / pool_w);
     let device = x.device();
-    let x: Tensor<2> = x.reshape([batch * frames, channels]);
-    let nth_frames = |offset: usize| {
-        let rows = (0..batch)
-            .flat_map(|example| {
-                (0..windows).map(move |window| (example * frames + window * pool + offset) as i64)
-            })
-            .collect();
+    let x: Tensor<2> = x.reshape([batch * height * width, channels]);
+    let window_position = |offset_h: usize, offset_w: usize| {
+        let mut rows = Vec::with_capacity(batch * out_h * out_w);
+        for example in 0..batch {
+            for row in 0..out_h {
+                let start = (example * height + row * pool_h + offset_h) * width + offset_w;
+                rows.extend((0..out_w).map(|column| (start + column * pool_w) as i32));
+            }
+        }
         x.clone().select(0, row_indices(rows, &device))
     };
-    // max(a, b) = b + relu(a - b): element-wise arithmetic, which burn-flex vectorises,
-    // where its mask select (`max_pair`) branches per element.
-    (1..pool)
-        .fold(nth_frames(0), |max, offset| {
-            let next = nth_frames(offset);
+    let mut positions = (0..pool_h).flat_map(|h| (0..pool_w).map(move |w| (h, w)));
+    let first = positions
+        .next()
+        .map_or_else(|| x.clone(), |(h, w)| window_position(h, w));
+    positions
+        .fold(first, |max, (h, w)| {
+            let next = window_position(h, w);
             next.clone() + relu(max - next)
         })
-        .reshape([batch, windows, channels])
+        .reshape([batch, out_h, out_w, channels])
 }
 
 /// Batch norm keeps running mean and variance: counted apart, as Keras does.
@@ -356,12 +383,14 @@ impl Cnn1d {
     }
 }
 
-/// conv -> batch norm -> ReLU -> max pool -> dropout over `[batch, channels, height, width]`.
+/// conv -> ReLU -> batch norm -> max pool -> dropout over channels-last maps `[batch, height,
+/// width, channels]` (see [`conv_rows`]); the summary reports `[channels, height, width]`.
 #[derive(Module, Debug)]
 pub(crate) struct ConvBlock2d {
     conv: Conv2d,
     norm: Option<BatchNorm>,
-    pool: Option<MaxPool2d>,
+    /// Max-pool size in both directions (1 = none).
+    pool: usize,
     dropout: Dropout,
 }
 
@@ -375,52 +404,61 @@ impl ConvBlock2d {
             norm: config
                 .batch_norm
                 .then(|| BatchNormConfig::new(shape.channels_out).init(device)),
-            pool: shape
-                .pooled
-                .then(|| MaxPool2dConfig::new([config.pool, config.pool]).init()),
+            pool: if shape.pooled { config.pool } else { 1 },
             dropout: DropoutConfig::new(config.dropout).init(),
         }
     }
 
     fn forward(&self, input: Tensor<4>, index: usize, tap: &mut impl Tap) -> Tensor<4> {
-        let x = relu(self.conv.forward(input));
+        let [batch, height, width, channels_in] = input.dims();
+        let [channels_out, _, kernel_h, kernel_w] = self.conv.weight.dims();
+        // [out, in, h, w] -> [h, w, in, out]: rows in the order of `conv_rows`' columns.
+        let weight = self
+            .conv
+            .weight
+            .val()
+            .permute([2, 3, 1, 0])
+            .reshape([kernel_h * kernel_w * channels_in, channels_out]);
+        let bias = self.conv.bias.as_ref().map(|bias| bias.val());
+        let x = relu(conv_rows(input, weight, bias, [kernel_h, kernel_w]));
+        let shape = [batch, channels_out, height, width];
         tap.layer(
             format!("conv2d_{index}"),
             "Conv2d+ReLU",
-            &x.dims(),
+            &shape,
             ParamCount::of(&self.conv),
         );
         let x = match &self.norm {
             Some(norm) => {
-                let x = norm.forward(x);
+                let x = batch_norm_rows(norm, x);
                 tap.layer(
                     format!("batch_norm_{index}"),
                     "BatchNorm",
-                    &x.dims(),
+                    &shape,
                     batch_norm_params(norm),
                 );
                 x
             }
             None => x,
         };
-        let x = match &self.pool {
-            Some(pool) => {
-                let x = pool.forward(x);
-                tap.layer(
-                    format!("max_pool2d_{index}"),
-                    "MaxPool2d",
-                    &x.dims(),
-                    ParamCount::none(),
-                );
-                x
-            }
-            None => x,
+        let x = x.reshape([batch, height, width, channels_out]);
+        let x = if self.pool > 1 {
+            let x = max_pool_rows(x, [self.pool, self.pool]);
+            tap.layer(
+                format!("max_pool2d_{index}"),
+                "MaxPool2d",
+                &channels_first(&x.dims()),
+                ParamCount::none(),
+            );
+            x
+        } else {
+            x
         };
-        let x = self.dropout.forward(x);
+        let x = dropout(&self.dropout, x);
         tap.layer(
             format!("dropout_{index}"),
             "Dropout",
-            &x.dims(),
+            &channels_first(&x.dims()),
             ParamCount::none(),
         );
         x
@@ -447,14 +485,23 @@ impl Cnn2d {
     }
 
     fn forward(&self, input: Tensor<3>, tap: &mut impl Tap) -> Tensor<2> {
-        let x: Tensor<4> = input.unsqueeze_dim(1);
-        tap.layer("image".into(), "Reshape", &x.dims(), ParamCount::none());
+        let x: Tensor<4> = input.unsqueeze_dim(3);
+        tap.layer(
+            "image".into(),
+            "Reshape",
+            &channels_first(&x.dims()),
+            ParamCount::none(),
+        );
         let x = self
             .blocks
             .iter()
             .enumerate()
             .fold(x, |x, (index, block)| block.forward(x, index + 1, tap));
-        let x: Tensor<2> = x.mean_dims(&[2, 3]).flatten(1, 3);
+        let [batch, height, width, channels] = x.dims();
+        let x: Tensor<2> = x
+            .reshape([batch, height * width, channels])
+            .mean_dim(1)
+            .squeeze_dim(1);
         tap.layer(
             "global_avg_pool".into(),
             "GlobalAvgPool2d",
@@ -776,12 +823,12 @@ impl Network {
 
 #[cfg(test)]
 mod tests {
-    use burn::nn::pool::MaxPool1dConfig;
+    use burn::nn::pool::{MaxPool1dConfig, MaxPool2dConfig};
 
     use super::*;
     use crate::classifier::tensor_values;
 
-    fn assert_close(actual: Tensor<3>, expected: Tensor<3>) {
+    fn assert_close<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) {
         assert_eq!(actual.dims(), expected.dims());
         let actual = tensor_values(actual).unwrap();
         let expected = tensor_values(expected).unwrap();
@@ -793,46 +840,72 @@ mod tests {
         }
     }
 
-    /// The time-major convolution and max pool give burn's `Conv1d` / `MaxPool1d` outputs
-    /// and gradients (odd and even kernels, pooling with a partial last window).
+    /// The channels-last convolution and max pool give burn's `Conv1d` / `MaxPool1d` and
+    /// `Conv2d` / `MaxPool2d` outputs and gradients (odd and even kernels, pooling with
+    /// partial last windows).
     #[test]
-    fn time_major_conv_and_pool_match_burn_modules() {
+    fn channels_last_blocks_match_burn_modules() {
         let device = Device::flex().autodiff();
+        let config = |kernel: usize, pool: usize| ConvConfig {
+            channels: vec![6, 5],
+            kernel_sizes: vec![kernel],
+            pool,
+            batch_norm: false,
+            dropout: 0.0,
+        };
         for (kernel, pool) in [(5, 2), (4, 3), (1, 2)] {
-            let (batch, channels_in, channels_out, frames) = (3, 4, 6, 11);
-            let conv = Conv1dConfig::new(channels_in, channels_out, kernel)
-                .with_padding(PaddingConfig1d::Same)
-                .init(&device);
-            let input = Tensor::<3>::random(
-                [batch, channels_in, frames],
-                Distribution::Normal(0.0, 1.0),
+            let input = Tensor::<3>::random([3, 4, 11], Distribution::Normal(0.0, 1.0), &device)
+                .require_grad();
+            let block = ConvBlock1d::new(
+                block_shapes(4, &config(kernel, pool))[0],
+                &config(kernel, pool),
                 &device,
-            )
-            .require_grad();
-
+            );
             let expected = MaxPool1dConfig::new(pool)
                 .init()
-                .forward(conv.forward(input.clone()));
-            let expected_grads = (expected.clone() * expected.clone()).sum().backward();
+                .forward(relu(block.conv.forward(input.clone())));
+            let actual = block
+                .forward(input.clone().swap_dims(1, 2), 1, &mut NoTap)
+                .swap_dims(1, 2);
+            check_gradients(&input, &block.conv.weight, actual, expected);
 
-            let x = conv1d_frames(&conv, input.clone().swap_dims(1, 2)).reshape([
-                batch,
-                frames,
-                channels_out,
-            ]);
-            let actual = max_pool_frames(x, pool).swap_dims(1, 2);
-            let grads = (actual.clone() * actual.clone()).sum().backward();
-
-            assert_close(actual, expected);
-            assert_close(
-                input.grad(&grads).unwrap(),
-                input.grad(&expected_grads).unwrap(),
+            let input = Tensor::<4>::random([2, 1, 7, 9], Distribution::Normal(0.0, 1.0), &device)
+                .require_grad();
+            let block = ConvBlock2d::new(
+                block_shapes(1, &config(kernel, pool))[0],
+                &config(kernel, pool),
+                &device,
             );
-            assert_close(
-                conv.weight.grad(&grads).unwrap(),
-                conv.weight.grad(&expected_grads).unwrap(),
-            );
+            let expected = MaxPool2dConfig::new([pool, pool])
+                .init()
+                .forward(relu(block.conv.forward(input.clone())));
+            let actual = block
+                .forward(input.clone().permute([0, 2, 3, 1]), 1, &mut NoTap)
+                .permute([0, 3, 1, 2]);
+            check_gradients(&input, &block.conv.weight, actual, expected);
         }
+    }
+
+    /// Same values, and same gradients of a weighted sum for the input and the conv weights.
+    fn check_gradients<const D: usize, const W: usize>(
+        input: &Tensor<D>,
+        weight: &burn::module::Param<Tensor<W>>,
+        actual: Tensor<D>,
+        expected: Tensor<D>,
+    ) {
+        let weights =
+            Tensor::<D>::random(expected.shape(), Distribution::Default, &expected.device());
+        let grads = (actual.clone() * weights.clone()).sum().backward();
+        let expected_grads = (expected.clone() * weights).sum().backward();
+        assert_close(actual, expected);
+        assert_close(
+            input.grad(&grads).unwrap(),
+            input.grad(&expected_grads).unwrap(),
+        );
+        assert_close(
+            weight.grad(&grads).unwrap(),
+            weight.grad(&expected_grads).unwrap(),
+        );
     }
 
     /// Row batch norm: burn's output, input and parameter gradients, running statistics.
@@ -849,29 +922,23 @@ mod tests {
             let weights = Tensor::<2>::random([40, 5], Distribution::Default, &device);
             let grads = (actual.clone() * weights.clone()).sum().backward();
             let expected_grads = (expected.clone() * weights).sum().backward();
-            assert_close(actual.unsqueeze(), expected.unsqueeze());
+            assert_close(actual, expected);
             assert_close(
-                input.grad(&grads).unwrap().unsqueeze(),
-                input.grad(&expected_grads).unwrap().unsqueeze(),
+                input.grad(&grads).unwrap(),
+                input.grad(&expected_grads).unwrap(),
             );
             assert_close(
-                ours.gamma.grad(&grads).unwrap().unsqueeze(),
-                burns.gamma.grad(&expected_grads).unwrap().unsqueeze(),
+                ours.gamma.grad(&grads).unwrap(),
+                burns.gamma.grad(&expected_grads).unwrap(),
             );
         }
-        assert_close(
-            ours.running_mean.value().unsqueeze(),
-            burns.running_mean.value().unsqueeze(),
-        );
-        assert_close(
-            ours.running_var.value().unsqueeze(),
-            burns.running_var.value().unsqueeze(),
-        );
+        assert_close(ours.running_mean.value(), burns.running_mean.value());
+        assert_close(ours.running_var.value(), burns.running_var.value());
         // Inference uses the running statistics, as burn's does.
         let input = Tensor::<2>::random([8, 5], Distribution::Default, &Device::flex());
         assert_close(
-            batch_norm_rows(&ours.valid(), input.clone()).unsqueeze(),
-            burns.valid().forward(input).unsqueeze(),
+            batch_norm_rows(&ours.valid(), input.clone()),
+            burns.valid().forward(input),
         );
     }
 
@@ -926,13 +993,13 @@ mod tests {
         ] {
             let weight = &gate.hidden_transform.weight;
             assert_close(
-                weight.grad(&grads).unwrap().unsqueeze(),
-                weight.grad(&expected_grads).unwrap().unsqueeze(),
+                weight.grad(&grads).unwrap(),
+                weight.grad(&expected_grads).unwrap(),
             );
             let bias = gate.input_transform.bias.as_ref().unwrap();
             assert_close(
-                bias.grad(&grads).unwrap().unsqueeze(),
-                bias.grad(&expected_grads).unwrap().unsqueeze(),
+                bias.grad(&grads).unwrap(),
+                bias.grad(&expected_grads).unwrap(),
             );
         }
     }

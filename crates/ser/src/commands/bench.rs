@@ -25,7 +25,7 @@ pub enum BenchTarget {
     Features(BenchFeaturesArgs),
     /// Milliseconds per training step for each architecture, next to the Keras/TF-CPU figure.
     #[command(
-        after_help = "Examples:\n  ser bench train\n  ser bench train --steps 50 --keras-ms 30"
+        after_help = "Examples:\n  ser bench train\n  ser bench train --steps 50 --keras-ms 30\n  ser bench train --architectures cnn1d,crnn"
     )]
     Train(super::bench_train::BenchTrainArgs),
     /// Cold-start wall time of `ser predict one.wav` and batch files/s.

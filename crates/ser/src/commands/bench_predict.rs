@@ -38,7 +38,7 @@ fn tess_dir() -> anyhow::Result<PathBuf> {
 
 /// A ~2-s TESS clip, the size the benchmark goals are stated for.
 pub fn default_clip() -> anyhow::Result<PathBuf> {
-    Ok(tess_dir()?.join("OAF_angry/OAF_back_angry.flac"))
+    Ok(tess_dir()?.join("OAF_happy/OAF_back_happy.flac"))
 }
 
 pub fn run(args: BenchPredictArgs) -> anyhow::Result<ExitCode> {

@@ -3,13 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::optim::AdamConfig;
+use burn::tensor::{Device, Distribution, Tensor};
 
 use crate::ModelError;
+use crate::classifier::tensor_values;
 use crate::config::{ConvConfig, ModelConfig};
 use crate::nets::Network;
+use crate::step::{Batch, TrainingStep};
 
 /// Timing of one architecture.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -20,8 +21,6 @@ pub struct StepTiming {
     pub frames: usize,
     pub params: usize,
     pub ms_per_step: f64,
-    /// Of which forward pass and loss (the rest is backward pass and optimiser update).
-    pub forward_ms: f64,
 }
 
 /// The Keras reference network of `tools/keras_step_time.py` (3 conv1d layers, no batch
@@ -54,26 +53,26 @@ pub fn time_training_step(
     let mut network = Network::new(config, n_features, n_classes, &device);
     let params = network.num_params();
     let mut optimizer = AdamConfig::new().init();
-    let loss_function = CrossEntropyLossConfig::new().init(&device);
-    let input = Tensor::<3>::random(
+    let training_step = TrainingStep::new(None, &device);
+    let inputs = tensor_values(Tensor::<3>::random(
         [batch, n_features, frames],
         Distribution::Normal(0.0, 1.0),
         &device,
-    );
+    ))?;
     let targets: Vec<i64> = (0..batch).map(|index| (index % n_classes) as i64).collect();
-    let target = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch]), &device);
-    let (mut elapsed, mut forward) = (Duration::ZERO, Duration::ZERO);
+    let batch_data = Batch {
+        inputs: &inputs,
+        targets: &targets,
+        n_features,
+        frames,
+    };
+    let mut elapsed = Duration::ZERO;
     for step in 0..warmup + steps {
         let started = Instant::now();
-        let loss = loss_function.forward(network.forward(input.clone()), target.clone());
-        // Reading the loss waits for the step to finish on asynchronous backends.
-        let _ = loss.clone().into_data();
-        let forward_done = started.elapsed();
-        let gradients = GradientsParams::from_grads(loss.backward(), &network);
-        network = optimizer.step(1e-3, network, gradients);
+        let outcome = training_step.run(&mut network, batch_data, step as u64)?;
+        network = optimizer.step(1e-3, network, outcome.gradients);
         if step >= warmup {
             elapsed += started.elapsed();
-            forward += forward_done;
         }
     }
     Ok(StepTiming {
@@ -83,6 +82,5 @@ pub fn time_training_step(
         frames,
         params,
         ms_per_step: elapsed.as_secs_f64() * 1000.0 / steps.max(1) as f64,
-        forward_ms: forward.as_secs_f64() * 1000.0 / steps.max(1) as f64,
     })
 }

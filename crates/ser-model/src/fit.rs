@@ -6,21 +6,21 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use burn::tensor::{Bytes, Device};
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
 use crate::checkpoint::{Checkpoint, RunIdentity};
-use crate::classifier::{predict_probabilities, tensor_values};
+use crate::classifier::predict_probabilities;
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
 use crate::rng::SplitMix64;
+use crate::step::{Batch, TrainingStep, draw_mask_seed};
 
 /// One line of the metrics log (`metrics.jsonl`); defined by ser-eval, which reads it back.
 pub use ser_eval::EpochRecord;
@@ -122,13 +122,12 @@ pub fn fit(
     device.seed(config.seed);
     let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device);
     let mut optimizer = build_optimizer(config);
-    let loss_function = CrossEntropyLossConfig::new()
-        .with_weights(
-            config
-                .class_weighting
-                .then(|| class_weights(&train.labels, setup.labels.len())),
-        )
-        .init(&device);
+    let training_step = TrainingStep::new(
+        config
+            .class_weighting
+            .then(|| class_weights(&train.labels, setup.labels.len())),
+        &device,
+    );
 
     let identity = RunIdentity {
         model: setup.model.clone(),
@@ -208,29 +207,24 @@ pub fn fit(
                 .iter()
                 .map(|&index| train.labels[index] as i64)
                 .collect();
-            let input = Tensor::from_data(
-                TensorData::new(inputs, [batch.len(), n_features, frames]),
-                &device,
-            );
-            let target = Tensor::<1, Int>::from_data(
-                TensorData::new(targets.clone(), [batch.len()]),
-                &device,
-            );
-            let logits = network.forward(input);
-            let batch_correct = count_correct(logits.clone(), &targets)?;
-            let loss = loss_function.forward(logits, target);
-            let loss_value = tensor_values(loss.clone())?
-                .first()
-                .copied()
-                .unwrap_or(f32::NAN);
+            let outcome = training_step.run(
+                &mut network,
+                Batch {
+                    inputs: &inputs,
+                    targets: &targets,
+                    n_features,
+                    frames,
+                },
+                draw_mask_seed(&device),
+            )?;
+            let (loss_value, batch_correct) = (outcome.loss, outcome.correct);
             if !loss_value.is_finite() {
                 return Err(ModelError::Training(format!(
                     "loss became {loss_value} in epoch {} (try a lower learning rate)",
                     epoch + 1
                 )));
             }
-            let gradients = GradientsParams::from_grads(loss.backward(), &network);
-            network = optimizer.step(learning_rate, network, gradients);
+            network = optimizer.step(learning_rate, network, outcome.gradients);
             loss_sum += f64::from(loss_value) * batch.len() as f64;
             correct += batch_correct;
             progress.step(
@@ -418,19 +412,6 @@ fn augment_example(
             row[start..start + width].fill(0.0);
         }
     }
-}
-
-fn count_correct(logits: Tensor<2>, targets: &[i64]) -> Result<usize, ModelError> {
-    let predicted = logits
-        .argmax(1)
-        .into_data()
-        .try_into_vec_as::<i64>()
-        .map_err(|error| ModelError::Training(format!("cannot read predictions: {error:?}")))?;
-    Ok(predicted
-        .iter()
-        .zip(targets)
-        .filter(|(p, t)| p == t)
-        .count())
 }
 
 #[derive(Debug, Clone, Copy)]

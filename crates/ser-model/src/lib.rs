@@ -14,6 +14,7 @@ mod fit;
 mod nets;
 mod normalizer;
 mod rng;
+mod step;
 mod summary;
 mod train;
 

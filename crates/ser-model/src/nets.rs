@@ -10,15 +10,21 @@ use burn::nn::{
 };
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::ops::PadMode;
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::config::{Architecture, ConvConfig, DenseConfig, ModelConfig, RecurrentConfig};
 use crate::rng::SplitMix64;
 
-/// Receives every layer's output during a forward pass; [`crate::summary`] uses it to print
-/// shapes and parameter counts, normal passes use [`NoTap`].
+/// Receives every layer's output during a forward pass ([`crate::summary`] uses it to print
+/// shapes and parameter counts) and may supply the dropout masks' seeds; training passes use
+/// [`DropoutStream`], other passes [`NoTap`].
 pub(crate) trait Tap {
     fn layer(&mut self, name: String, kind: &str, output: &[usize], params: ParamCount);
+
+    /// Seed of the next dropout mask; `None` draws it from the device's generator.
+    fn dropout_seed(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// Parameters of one layer: trainable ones and running statistics (batch norm).
@@ -45,6 +51,18 @@ pub(crate) struct NoTap;
 
 impl Tap for NoTap {
     fn layer(&mut self, _: String, _: &str, _: &[usize], _: ParamCount) {}
+}
+
+/// A training pass of one shard ([`crate::step`]): dropout masks from the shard's own stream,
+/// so shards running at once on several cores draw the same masks on every run.
+pub(crate) struct DropoutStream(pub SplitMix64);
+
+impl Tap for DropoutStream {
+    fn layer(&mut self, _: String, _: &str, _: &[usize], _: ParamCount) {}
+
+    fn dropout_seed(&mut self) -> Option<u64> {
+        Some(self.0.next_u64())
+    }
 }
 
 /// conv -> ReLU -> batch norm -> max pool -> dropout over `[batch, time, channels]`.
@@ -120,7 +138,7 @@ impl ConvBlock1d {
         } else {
             x
         };
-        let x: Tensor<3> = dropout(&self.dropout, x).squeeze_dim(1);
+        let x: Tensor<3> = dropout(&self.dropout, x, tap).squeeze_dim(1);
         tap.layer(
             format!("dropout_{index}"),
             "Dropout",
@@ -159,18 +177,18 @@ fn batch_norm_rows(norm: &BatchNorm, x: Tensor<2>) -> Tensor<2> {
 }
 
 /// Inverted dropout as `layer.forward` does it (kept elements scaled by `1 / (1 - p)`), with
-/// the mask drawn on the host by SplitMix64 seeded from one draw of burn's generator, so runs
-/// stay reproducible from the device seed. burn-flex draws every Bernoulli element through a
-/// freshly built sampler: that took longer than the rest of a cnn1d training step.
-fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>) -> Tensor<D> {
+/// the mask drawn on the host by SplitMix64 seeded by `tap` (or one draw of burn's
+/// generator), so runs stay reproducible from the device seed. burn-flex draws every Bernoulli
+/// element through a freshly built sampler: that took longer than the rest of a cnn1d
+/// training step.
+fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>, tap: &mut impl Tap) -> Tensor<D> {
     let device = input.device();
     if !layer.training.is_enabled() || !device.is_autodiff() || layer.prob == 0.0 {
         return input;
     }
-    let seed = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), &device)
-        .into_data()
-        .iter::<f32>()
-        .fold(0u64, |seed, draw| seed << 32 | u64::from(draw.to_bits()));
+    let seed = tap
+        .dropout_seed()
+        .unwrap_or_else(|| crate::step::draw_mask_seed(&device));
     let mut generator = SplitMix64::for_stream(seed, &[]);
     let keep = 1.0 - layer.prob;
     // Each 64-bit draw decides two elements, kept when its 32-bit half is below the threshold.
@@ -454,7 +472,7 @@ impl ConvBlock2d {
         } else {
             x
         };
-        let x = dropout(&self.dropout, x);
+        let x = dropout(&self.dropout, x, tap);
         tap.layer(
             format!("dropout_{index}"),
             "Dropout",
@@ -544,7 +562,7 @@ impl RecurrentStack {
             .iter()
             .enumerate()
             .fold(input, |x, (index, lstm)| {
-                let x = dropout(&self.dropout, bilstm(lstm, x));
+                let x = dropout(&self.dropout, bilstm(lstm, x), tap);
                 tap.layer(
                     format!("bilstm_{}", index + 1),
                     "BiLstm",
@@ -761,7 +779,7 @@ impl Mlp {
         let x: Tensor<2> = input.flatten(1, 2);
         tap.layer("flatten".into(), "Flatten", &x.dims(), ParamCount::none());
         let x = self.hidden.iter().enumerate().fold(x, |x, (index, layer)| {
-            let x = dropout(&self.dropout, relu(layer.forward(x)));
+            let x = dropout(&self.dropout, relu(layer.forward(x)), tap);
             tap.layer(
                 format!("dense_{}", index + 1),
                 "Linear+ReLU",
@@ -828,6 +846,8 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use burn::nn::pool::{MaxPool1dConfig, MaxPool2dConfig};
+
+    use burn::tensor::Distribution;
 
     use super::*;
     use crate::classifier::tensor_values;
@@ -956,8 +976,8 @@ mod tests {
         let device = Device::flex().autodiff();
         let layer = DropoutConfig::new(0.25).init();
         let ones = Tensor::<2>::ones([100, 100], &device);
-        let first = tensor_values(dropout(&layer, ones.clone())).unwrap();
-        let second = tensor_values(dropout(&layer, ones.clone())).unwrap();
+        let first = tensor_values(dropout(&layer, ones.clone(), &mut NoTap)).unwrap();
+        let second = tensor_values(dropout(&layer, ones.clone(), &mut NoTap)).unwrap();
         assert_ne!(first, second);
         for values in [first, second] {
             let kept = values.iter().filter(|&&value| value != 0.0).count();
@@ -970,7 +990,7 @@ mod tests {
         }
         let inference = Tensor::<2>::ones([10, 10], &Device::flex());
         assert_eq!(
-            tensor_values(dropout(&layer, inference)).unwrap(),
+            tensor_values(dropout(&layer, inference, &mut NoTap)).unwrap(),
             vec![1.0; 100]
         );
     }

@@ -72,17 +72,16 @@ pub fn run(args: BenchTrainArgs) -> anyhow::Result<ExitCode> {
         args.epoch_examples
     );
     println!(
-        "{:<28} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8}",
-        "network", "params", "ms/step", "forward", "Keras ref", "x Keras", "s/epoch"
+        "{:<28} {:>8} {:>9} {:>9} {:>8} {:>8}",
+        "network", "params", "ms/step", "Keras ref", "x Keras", "s/epoch"
     );
     for (name, mut config) in networks {
         config.frames = args.frames;
         let timing = time_training_step(&config, args.features, args.batch, 3, args.steps)?;
         println!(
-            "{name:<28} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>8.2} {:>8.1}",
+            "{name:<28} {:>8} {:>9.1} {:>9.1} {:>8.2} {:>8.1}",
             timing.params,
             timing.ms_per_step,
-            timing.forward_ms,
             keras_ms,
             timing.ms_per_step / keras_ms,
             timing.ms_per_step * steps_per_epoch as f64 / 1000.0

@@ -53,7 +53,7 @@ pub fn time_training_step(
     let mut network = Network::new(config, n_features, n_classes, &device);
     let params = network.num_params();
     let mut optimizer = AdamConfig::new().init();
-    let training_step = TrainingStep::new(None, &device);
+    let training_step = TrainingStep::new(config.architecture, None, &device);
     let inputs = tensor_values(Tensor::<3>::random(
         [batch, n_features, frames],
         Distribution::Normal(0.0, 1.0),

@@ -123,6 +123,7 @@ pub fn fit(
     let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device);
     let mut optimizer = build_optimizer(config);
     let training_step = TrainingStep::new(
+        setup.model.architecture,
         config
             .class_weighting
             .then(|| class_weights(&train.labels, setup.labels.len())),

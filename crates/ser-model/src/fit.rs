@@ -20,7 +20,10 @@ use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, Tra
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
 use crate::rng::SplitMix64;
-use crate::step::{Batch, TrainingStep, draw_mask_seed};
+use crate::step::{Batch, TrainingStep};
+
+/// Stream tag of the dropout-mask seeds, apart from the augmentation draws of the same step.
+const MASK_STREAM: u64 = 0x6d61_736b;
 
 /// One line of the metrics log (`metrics.jsonl`); defined by ser-eval, which reads it back.
 pub use ser_eval::EpochRecord;
@@ -216,7 +219,10 @@ pub fn fit(
                     n_features,
                     frames,
                 },
-                draw_mask_seed(&device),
+                // Like shuffling and augmentation, a function of (seed, epoch, step): a
+                // resumed run draws the masks an uninterrupted one would have.
+                SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1, MASK_STREAM])
+                    .next_u64(),
             )?;
             let (loss_value, batch_correct) = (outcome.loss, outcome.correct);
             if !loss_value.is_finite() {

@@ -10,7 +10,7 @@ use burn::nn::{
 };
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::ops::PadMode;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
 use crate::config::{Architecture, ConvConfig, DenseConfig, ModelConfig, RecurrentConfig};
 use crate::rng::SplitMix64;
@@ -188,7 +188,7 @@ fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>, tap: &mut impl Tap
     }
     let seed = tap
         .dropout_seed()
-        .unwrap_or_else(|| crate::step::draw_mask_seed(&device));
+        .unwrap_or_else(|| draw_mask_seed(&device));
     let mut generator = SplitMix64::for_stream(seed, &[]);
     let keep = 1.0 - layer.prob;
     // Each 64-bit draw decides two elements, kept when its 32-bit half is below the threshold.
@@ -201,6 +201,14 @@ fn dropout<const D: usize>(layer: &Dropout, input: Tensor<D>, tap: &mut impl Tap
         .map(|half| if half < threshold { scale } else { 0.0 })
         .collect();
     input * Tensor::from_data(TensorData::new(mask, shape), &device)
+}
+
+/// A dropout seed for a pass without a stream of its own, from the device's generator.
+fn draw_mask_seed(device: &Device) -> u64 {
+    Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device)
+        .into_data()
+        .iter::<f32>()
+        .fold(0u64, |seed, draw| seed << 32 | u64::from(draw.to_bits()))
 }
 
 /// A channels-last shape `[batch, ..., channels]` as `[batch, channels, ...]`, the layout
@@ -846,8 +854,6 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use burn::nn::pool::{MaxPool1dConfig, MaxPool2dConfig};
-
-    use burn::tensor::Distribution;
 
     use super::*;
     use crate::classifier::tensor_values;

@@ -196,15 +196,6 @@ impl TrainingStep {
     }
 }
 
-/// A seed for a step's dropout masks, drawn from the device's generator (seeded by the run).
-pub(crate) fn draw_mask_seed(device: &Device) -> u64 {
-    use burn::tensor::Distribution;
-    Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device)
-        .into_data()
-        .iter::<f32>()
-        .fold(0u64, |seed, draw| seed << 32 | u64::from(draw.to_bits()))
-}
-
 pub(crate) fn count_correct(logits: Tensor<2>, targets: &[i64]) -> Result<usize, ModelError> {
     let predicted = logits
         .argmax(1)

@@ -97,7 +97,8 @@ fn read_log(path: &std::path::Path) -> Vec<EpochRecord> {
 #[test]
 fn resume_continues_after_the_last_checkpointed_epoch() {
     let _serial = serial();
-    let data = common::synthetic(3, 6, 4, 20);
+    // 36 clips in batches of 32: a step split across cores, then a short one.
+    let data = common::synthetic(3, 12, 4, 20);
     let interrupted = tempfile::tempdir().unwrap();
     let run_dir = interrupted.path().to_path_buf();
 
@@ -139,7 +140,7 @@ fn resume_continues_after_the_last_checkpointed_epoch() {
         "resumed history keeps the first epochs"
     );
 
-    // The same 4 epochs without interruption end in the same weights.
+    // The same 4 epochs without interruption end in exactly the same weights.
     let straight_dir = tempfile::tempdir().unwrap();
     let straight = fit(
         &common::tiny_setup(3, 4, Some(straight_dir.path().to_path_buf()), false),
@@ -157,9 +158,8 @@ fn resume_continues_after_the_last_checkpointed_epoch() {
         .unwrap()
         .predict_features(&matrices)
         .unwrap();
-    for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
-        assert!((x - y).abs() < 1e-4, "resumed {x} vs uninterrupted {y}");
-    }
+    // Shuffling, augmentation and dropout masks are functions of (seed, epoch, step).
+    assert_eq!(a, b, "resumed vs uninterrupted");
 
     // A finished run resumed again trains nothing more.
     let again = fit(

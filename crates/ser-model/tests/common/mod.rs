@@ -38,7 +38,8 @@ pub fn synthetic(
     data
 }
 
-/// A tiny cnn1d run on `n_features` x 16 inputs, no dropout (deterministic given the seed).
+/// A tiny cnn1d run on `n_features` x 16 inputs with batch norm and dropout (deterministic
+/// given the seed).
 pub fn tiny_setup(
     classes: usize,
     epochs: usize,
@@ -53,7 +54,7 @@ pub fn tiny_setup(
         [model.cnn1d]
         channels = [8, 8]
         kernel_sizes = [3]
-        dropout = 0.0
+        dropout = 0.3
         "#,
     )
     .expect("valid run file");
@@ -62,7 +63,7 @@ pub fn tiny_setup(
         features: FeatureConfig::default(),
         training: TrainConfig {
             epochs,
-            batch_size: 8,
+            batch_size: 32,
             learning_rate: 0.01,
             patience: 0,
             seed: 7,

@@ -72,6 +72,22 @@ fn info_reports_what_the_decoder_found() {
     );
     assert_eq!(record["sample_rate"], 24414);
     assert_eq!(record["channels"], 1);
+
+    // The table's columns line up whatever the paths' lengths.
+    let short = data_dir().join("tess-wav-sample/OAF_Sad/OAF_back_sad.wav");
+    let output = ser(&["info", clip.to_str().unwrap(), short.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let container_column = lines[0].find("container").unwrap();
+    for line in &lines[1..] {
+        assert!(
+            line[container_column..].starts_with("aiff")
+                || line[container_column..].starts_with("wav"),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]

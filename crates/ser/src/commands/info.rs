@@ -35,10 +35,17 @@ pub fn run(args: InfoArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
 pub fn print_facts(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<ExitCode> {
     let files = expand_inputs(inputs)?;
     let mut out = std::io::stdout().lock();
+    // The file column fits the longest path, so the other columns line up.
+    let width = files
+        .iter()
+        .map(|file| file.display().to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("file".len());
     if format == OutputFormat::Table {
         writeln!(
             out,
-            "{:<40} {:<9} {:<10} {:>7} {:>3} {:>4} {:>10} {:>9}",
+            "{:<width$} {:<9} {:<10} {:>7} {:>3} {:>4} {:>10} {:>9}",
             "file", "container", "codec", "rate", "ch", "bits", "frames", "seconds"
         )?;
     }
@@ -48,7 +55,7 @@ pub fn print_facts(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<E
             Ok(info) => match format {
                 OutputFormat::Table => writeln!(
                     out,
-                    "{:<40} {:<9} {:<10} {:>7} {:>3} {:>4} {:>10} {:>9.3}",
+                    "{:<width$} {:<9} {:<10} {:>7} {:>3} {:>4} {:>10} {:>9.3}",
                     file.display(),
                     info.container,
                     info.codec,

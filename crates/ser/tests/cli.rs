@@ -60,6 +60,25 @@ fn a_broken_file_gets_an_error_line_and_the_rest_go_on() {
 }
 
 #[test]
+fn errors_name_their_cause_once() {
+    let output = ser(&[
+        "eval",
+        "--model",
+        "/nonexistent/model.serb",
+        "--out",
+        "/nonexistent/eval",
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("/nonexistent/model.serb"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
 fn info_reports_what_the_decoder_found() {
     let clip = data_dir().join("tess-wav-sample/YAF_angry/YAF_germ_angry.wav");
     let output = ser(&["info", "--format", "json", clip.to_str().unwrap()]);

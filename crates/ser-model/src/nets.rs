@@ -937,6 +937,20 @@ mod tests {
         actual: Tensor<D>,
         expected: Tensor<D>,
     ) {
+        let (grads, expected_grads) = check_input_gradients(input, actual, expected);
+        assert_close(
+            weight.grad(&grads).unwrap(),
+            expected_weight.grad(&expected_grads).unwrap(),
+        );
+    }
+
+    /// Same values and same input gradient of a weighted sum; returns both sides' gradients
+    /// for checking parameters.
+    fn check_input_gradients<const D: usize>(
+        input: &Tensor<D>,
+        actual: Tensor<D>,
+        expected: Tensor<D>,
+    ) -> (burn::tensor::Gradients, burn::tensor::Gradients) {
         let weights =
             Tensor::<D>::random(expected.shape(), Distribution::Default, &expected.device());
         let grads = (actual.clone() * weights.clone()).sum().backward();
@@ -946,10 +960,7 @@ mod tests {
             input.grad(&grads).unwrap(),
             input.grad(&expected_grads).unwrap(),
         );
-        assert_close(
-            weight.grad(&grads).unwrap(),
-            expected_weight.grad(&expected_grads).unwrap(),
-        );
+        (grads, expected_grads)
     }
 
     /// Row batch norm: burn's output, input and parameter gradients, running statistics.
@@ -1012,14 +1023,7 @@ mod tests {
             Tensor::<3>::random([2, 5, 3], Distribution::Normal(0.0, 1.0), &device).require_grad();
         let actual = bilstm(&layer, input.clone());
         let (expected, _) = layer.forward(input.clone(), None);
-        let weights = Tensor::<3>::random([2, 5, 8], Distribution::Default, &device);
-        let grads = (actual.clone() * weights.clone()).sum().backward();
-        let expected_grads = (expected.clone() * weights).sum().backward();
-        assert_close(actual, expected);
-        assert_close(
-            input.grad(&grads).unwrap(),
-            input.grad(&expected_grads).unwrap(),
-        );
+        let (grads, expected_grads) = check_input_gradients(&input, actual, expected);
         for gate in [
             &layer.reverse.cell_gate,
             layer.forward.forget_gate.as_ref().unwrap(),

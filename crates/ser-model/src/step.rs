@@ -196,7 +196,7 @@ impl TrainingStep {
     }
 }
 
-pub(crate) fn count_correct(logits: Tensor<2>, targets: &[i64]) -> Result<usize, ModelError> {
+fn count_correct(logits: Tensor<2>, targets: &[i64]) -> Result<usize, ModelError> {
     let predicted = logits
         .argmax(1)
         .into_data()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use rayon::prelude::*;
 use ser_features::FeatureConfig;
 
@@ -127,12 +127,16 @@ fn bench_features(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|file| {
             let t0 = Instant::now();
+            // Decoding errors name the file; the later stages' do not.
             let decoded = ser_audio::decode_file(file)?;
             let t1 = Instant::now();
-            let audio = config.audio.apply(decoded.audio)?;
+            let in_file = || file.display().to_string();
+            let audio = config.audio.apply(decoded.audio).with_context(in_file)?;
             let t2 = Instant::now();
             // Timed apart from preprocessing: the same work as `config.extract`.
-            let matrix = config.extract_prepared(&audio.samples, f64::from(audio.sample_rate))?;
+            let matrix = config
+                .extract_prepared(&audio.samples, f64::from(audio.sample_rate))
+                .with_context(in_file)?;
             std::hint::black_box(matrix);
             let t3 = Instant::now();
             Ok(StageTimes {
@@ -145,11 +149,8 @@ fn bench_features(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let wall = started.elapsed().as_secs_f64();
     let mut total = StageTimes::default();
-    for (file, result) in files.iter().zip(per_file) {
-        match result {
-            Ok(times) => total = total + times,
-            Err(error) => bail!("{}: {error:#}", file.display()),
-        }
+    for result in per_file {
+        total = total + result?;
     }
     let busy = (total.decode + total.resample + total.features)
         .as_secs_f64()

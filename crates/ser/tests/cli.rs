@@ -79,6 +79,17 @@ fn errors_name_their_cause_once() {
 }
 
 #[test]
+fn bench_features_names_a_broken_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"RIFF\x10\x00\x00\x00WAVEfmt ").unwrap();
+    let output = ser(&["bench", "features", dir.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.matches("broken.wav").count(), 1, "{stderr}");
+}
+
+#[test]
 fn info_reports_what_the_decoder_found() {
     let clip = data_dir().join("tess-wav-sample/YAF_angry/YAF_germ_angry.wav");
     let output = ser(&["info", "--format", "json", clip.to_str().unwrap()]);

@@ -27,12 +27,15 @@ fn audio_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Decodes and judges every file, on all cores; returns (file, duration, decision) and the
-/// seconds spent in the speech decision alone.
-fn judge_all(files: &[PathBuf]) -> (Vec<(PathBuf, f64, VoiceActivity)>, f64) {
+/// A file, its duration in seconds and the decision.
+type Judged = (PathBuf, f64, VoiceActivity);
+
+/// Decodes and judges every file, on all cores; also returns the seconds spent in the speech
+/// decision alone.
+fn judge_all(files: &[PathBuf]) -> (Vec<Judged>, f64) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let config = VoiceConfig::default();
-    let parts: Vec<(Vec<(PathBuf, f64, VoiceActivity)>, f64)> = std::thread::scope(|scope| {
+    let parts: Vec<(Vec<Judged>, f64)> = std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(files.len().div_ceil(threads).max(1))
             .map(|chunk| {

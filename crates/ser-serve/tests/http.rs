@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ser_audio::Audio;
-use ser_predict::testing::{ToneModel, tone, wav_bytes};
+use ser_predict::testing::{ToneModel, voice, wav_bytes};
 use ser_predict::{EmotionModel, ModelFailure};
 use ser_serve::client::{Connection, Request, Response};
 use ser_serve::{AppState, Limits, serve_on};
@@ -35,7 +35,7 @@ fn error_message(response: &Response) -> String {
 }
 
 fn clip(frequency: f64, seconds: f64) -> Vec<u8> {
-    wav_bytes(&tone(frequency, seconds, 16_000))
+    wav_bytes(&voice(frequency, seconds, 16_000))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,9 +112,9 @@ async fn multipart_upload_uses_the_file_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segment_query_splits_a_recording() {
     let addr = start(ToneModel::new(), Limits::default()).await;
-    let mut samples = tone(200.0, 1.0, 16_000).samples;
+    let mut samples = voice(200.0, 1.0, 16_000).samples;
     samples.extend(vec![0.0; 16_000]);
-    samples.extend(tone(500.0, 1.0, 16_000).samples);
+    samples.extend(voice(500.0, 1.0, 16_000).samples);
     let body = wav_bytes(&Audio::new(samples, 16_000));
     let request = Request::new("POST", "/v1/predict?segment=always").body("audio/wav", &body);
     let json = send(addr, request).await.json().unwrap();

@@ -11,6 +11,8 @@ mod error;
 mod preprocess;
 mod resample;
 pub mod segment;
+pub mod signals;
+pub mod voice;
 
 use std::path::Path;
 

@@ -24,10 +24,15 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 }
 
 pub(crate) async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let options = &state.predict_options;
     Json(serde_json::json!({
         "labels": state.model.labels(),
         "model": state.model.info_json(),
         "limits": state.limits,
+        "judgement": {
+            "min_speech_seconds": options.voice.min_speech_seconds,
+            "uncertain_below": options.uncertain_below,
+        },
     }))
 }
 
@@ -128,6 +133,8 @@ async fn predict_admitted(
         duration_seconds = prediction.duration_seconds,
         emotion = prediction.emotion.as_deref(),
         confidence = prediction.confidence,
+        no_speech = prediction.no_speech,
+        too_short = prediction.too_short,
         segments = prediction.segments.len(),
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "predicted"

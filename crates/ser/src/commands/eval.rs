@@ -38,8 +38,8 @@ pub struct EvalArgs {
     /// Training log for the curves (default: metrics.jsonl next to the model, if present).
     #[arg(long)]
     pub log: Option<PathBuf>,
-    /// Output folder: metrics.json, predictions.csv, confusion_matrix.{png,svg},
-    /// training_curves.{png,svg}, report.md.
+    /// Output folder: metrics.json (with ECE, NLL, Brier), predictions.csv,
+    /// confusion_matrix.{png,svg}, reliability.{png,svg}, training_curves.{png,svg}, report.md.
     #[arg(long)]
     pub out: PathBuf,
     /// Feature cache folder (default: ser-data's cache folder).
@@ -114,7 +114,7 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
         locations.join(", ")
     );
     let timings = [("feature extraction and prediction".to_string(), seconds)];
-    let report_path = ser_eval::report::write_evaluation(
+    let written = ser_eval::report::write_evaluation(
         &args.out,
         &EvaluationRun {
             title: &title,
@@ -128,7 +128,16 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("writing the evaluation into {}", args.out.display()))?;
     if verbosity != Verbosity::Quiet {
         println!("{}", evaluation.report.to_table());
-        println!("report: {}", report_path.display());
+        if let Some(calibration) = &written.calibration {
+            println!(
+                "calibration: ECE {:.3} ({} bins), NLL {:.3}, Brier {:.3}\n",
+                calibration.ece,
+                ser_eval::CALIBRATION_BINS,
+                calibration.nll,
+                calibration.brier
+            );
+        }
+        println!("report: {}", written.report_path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -258,7 +258,7 @@ impl AudioStream {
                             AudioError::InvalidSamples {
                                 path: self.path.clone(),
                                 reason: format!(
-                                    "frame {} is {value} ({})",
+                                    "frame {} is {value:e} ({})",
                                     self.info.frames + index as u64,
                                     crate::SAMPLE_LIMIT_REASON
                                 ),

@@ -44,7 +44,7 @@ pub fn resample(audio: &Audio, target_rate: u32) -> Result<Audio, AudioError> {
     check_rate(audio.sample_rate)?;
     crate::check_samples(&audio.samples).map_err(|(index, value)| {
         AudioError::InvalidParameter(format!(
-            "cannot resample: sample {index} is {value} ({})",
+            "cannot resample: sample {index} is {value:e} ({})",
             crate::SAMPLE_LIMIT_REASON
         ))
     })?;

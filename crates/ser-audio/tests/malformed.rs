@@ -200,6 +200,9 @@ fn lying_or_truncated_data_sizes_yield_the_samples_present() {
     }
 }
 
+/// Whether an error is of the expected kind.
+type ErrorKind = fn(&AudioError) -> bool;
+
 /// Inputs that once panicked inside symphonia or rubato (issue 12, `tests/fixtures/crashes/`,
 /// described in its README): each must now fail with a typed error naming the file.
 #[test]
@@ -207,7 +210,7 @@ fn inputs_that_crashed_a_dependency_give_typed_errors() {
     let crashes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crashes");
     let zero_rate =
         |e: &AudioError| matches!(e, AudioError::InvalidSampleRate { sample_rate: 0, .. });
-    let cases: [(&str, fn(&AudioError) -> bool); 4] = [
+    let cases: [(&str, ErrorKind); 4] = [
         ("aiff-zero-rate.aiff", zero_rate),
         ("aiff-negative-rate.aiff", zero_rate),
         ("wav-zero-rate.wav", zero_rate),

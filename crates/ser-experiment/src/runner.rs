@@ -287,8 +287,12 @@ impl RunContext<'_> {
         let Evaluation {
             report,
             predictions,
+            skipped,
             ..
         } = evaluate_clips(&classifier, &test_clips, self.cache, &|| {})?;
+        if !skipped.is_empty() {
+            self.progress.skipped(&skipped);
+        }
         let eval_seconds = started.elapsed().as_secs_f64();
 
         let log = read_training_log(&run_dir.join(ser_model::METRICS_FILE))?;
@@ -327,7 +331,7 @@ impl RunContext<'_> {
             name: planned.name.clone(),
             dir: relative_dir,
             split,
-            test_clips: test_clips.len(),
+            test_clips: predictions.len(),
             epochs_trained: outcome.info.metrics.epochs_trained,
             best_epoch: outcome.info.metrics.best_epoch,
             train_seconds,
@@ -381,16 +385,23 @@ impl RunContext<'_> {
         split.save(&clips, &run_dir.join(SPLIT_FILE))?;
         let labelled = |indices: &[usize]| -> Result<LabelledFeatures, ExperimentError> {
             let part = pick(&clips, indices);
-            let matrices = ser_data::extract_features_with(
+            let extracted = ser_data::extract_features_with(
                 &part,
                 &run.features,
                 self.cache,
                 &|| {},
                 |config, path| config.extract_file(path),
             )?;
+            if !extracted.skipped.is_empty() {
+                self.progress.skipped(&extracted.skipped);
+            }
             Ok(LabelledFeatures {
-                matrices,
-                labels: part.iter().map(|clip| clip.emotion.index()).collect(),
+                labels: extracted
+                    .clips
+                    .iter()
+                    .map(|clip| clip.emotion.index())
+                    .collect(),
+                matrices: extracted.matrices,
             })
         };
         self.progress.stage(&format!(

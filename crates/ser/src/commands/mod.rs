@@ -53,3 +53,11 @@ pub fn init_logging(verbosity: Verbosity) {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// Clips a run left out because their files cannot be used, one line each on stderr (even
+/// with --quiet: they are problems with the user's data).
+pub fn report_skipped(clips: &[ser_data::SkippedClip]) {
+    for clip in clips {
+        eprintln!("warning: clip left out: {}", clip.reason);
+    }
+}

@@ -6,7 +6,8 @@
 //!   [`CorpusSource`]s (`KIND[=PATH]`) into one.
 //! - [`stratified_split`], [`speaker_split`], [`leave_one_speaker_out`],
 //!   [`stratified_kfold`] and [`cross_corpus_split`] make deterministic, seeded [`Split`]s.
-//! - [`FeatureCache`] and [`extract_features`] compute features in parallel, once.
+//! - [`FeatureCache`] and [`extract_features`] compute features in parallel, once; clips
+//!   that cannot be read are skipped and listed ([`SkippedClip`]).
 
 mod cache;
 mod corpus;
@@ -14,7 +15,9 @@ mod emotion;
 mod error;
 mod split;
 
-pub use cache::{FeatureCache, extract_features, extract_features_with};
+pub use cache::{
+    ExtractedFeatures, FeatureCache, SkippedClip, extract_features, extract_features_with,
+};
 pub use corpus::{
     Corpus, CorpusKind, CorpusSource, UNKNOWN_SPEAKER, UnmappedClip, default_data_dir,
     default_tess_dir, load_corpora, load_corpus,

@@ -298,8 +298,12 @@ impl RunContext<'_> {
         let Evaluation {
             report,
             predictions,
+            skipped,
             ..
         } = evaluate_clips(&classifier, &test_clips, self.cache, &|| {})?;
+        if !skipped.is_empty() {
+            self.progress.skipped(&skipped);
+        }
         let eval_seconds = started.elapsed().as_secs_f64();
 
         let log = read_training_log(&run_dir.join(ser_model::METRICS_FILE))?;
@@ -338,7 +342,7 @@ impl RunContext<'_> {
             name: planned.name.clone(),
             dir: relative_dir,
             split,
-            test_clips: test_clips.len(),
+            test_clips: predictions.len(),
             epochs_trained: outcome.info.metrics.epochs_trained,
             best_epoch: outcome.info.metrics.best_epoch,
             train_seconds,

@@ -10,6 +10,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
+use ser_data::SkippedClip;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
@@ -52,6 +53,8 @@ pub trait TrainProgress: Sync {
     fn stage(&self, _message: &str) {}
     /// Feature extraction progress over all clips.
     fn extraction(&self, _done: usize, _total: usize) {}
+    /// Clips left out because their files cannot be used (missing, broken audio).
+    fn skipped(&self, _clips: &[SkippedClip]) {}
     fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
     /// One optimiser step done (1-based within the epoch) with the batch loss and accuracy.
     fn step(&self, _step: usize, _loss: f32, _accuracy: f32) {}

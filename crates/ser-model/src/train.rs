@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ser_data::{Clip, CorpusSource, Emotion, FeatureCache, Split};
+use ser_data::{Clip, CorpusSource, Emotion, ExtractedFeatures, FeatureCache, Split};
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
@@ -160,22 +160,31 @@ pub fn train(
     progress.stage(&format!("extracting features of {total} clips"));
     let done = AtomicUsize::new(0);
     let on_progress = || progress.extraction(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-    let extract = |clips: &[Clip]| {
-        ser_data::extract_features_with(
+    // Clips that cannot be used are left out (and reported), as unmapped ones are.
+    let extract = |clips: &[Clip]| -> Result<ExtractedFeatures, ModelError> {
+        let extracted = ser_data::extract_features_with(
             clips,
             &run.features,
             cache.as_ref(),
             &on_progress,
             |config, path| config.extract_file(path),
-        )
+        )?;
+        if !extracted.skipped.is_empty() {
+            progress.skipped(&extracted.skipped);
+        }
+        Ok(extracted)
     };
-    let mut train = LabelledFeatures {
-        matrices: extract(&train_clips)?,
-        labels: train_clips
+    let labelled = |extracted: ExtractedFeatures| LabelledFeatures {
+        labels: extracted
+            .clips
             .iter()
             .map(|clip| clip.emotion.index())
             .collect(),
+        matrices: extracted.matrices,
     };
+    let extracted = extract(&train_clips)?;
+    let train_clips = extracted.clips.clone();
+    let mut train = labelled(extracted);
     for copy in 1..=copies {
         let matrices = augmented_features(
             &train_clips,
@@ -190,13 +199,7 @@ pub fn train(
             .labels
             .extend(train_clips.iter().map(|clip| clip.emotion.index()));
     }
-    let validation = LabelledFeatures {
-        matrices: extract(&validation_clips)?,
-        labels: validation_clips
-            .iter()
-            .map(|clip| clip.emotion.index())
-            .collect(),
-    };
+    let validation = labelled(extract(&validation_clips)?);
     let mut setup = FitSetup {
         model: run.model.clone(),
         features: run.features.clone(),

@@ -363,3 +363,64 @@ async fn slow_prediction_is_504() {
     assert_eq!(response.status, 504);
     assert!(error_message(&response).contains("longer than 0.1 s"));
 }
+
+/// The tone model, except that it panics on 8 kHz audio as a buggy library would.
+struct PanicsOn8kHz(ToneModel);
+
+impl EmotionModel for PanicsOn8kHz {
+    fn labels(&self) -> &[String] {
+        self.0.labels()
+    }
+    fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure> {
+        assert!(
+            clips.iter().all(|clip| clip.sample_rate != 8_000),
+            "secret internals"
+        );
+        self.0.predict_batch(clips)
+    }
+    fn info_json(&self) -> serde_json::Value {
+        self.0.info_json()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_on_an_upload_is_422_without_the_panic_text_and_the_server_goes_on() {
+    ser_audio::install_panic_hook();
+    let addr = start(PanicsOn8kHz(ToneModel::new()), Limits::default()).await;
+    let bad = wav_bytes(&tone(440.0, 0.5, 8_000));
+    let response = send(
+        addr,
+        Request::new("POST", "/v1/predict?name=bad.wav").body("audio/wav", &bad),
+    )
+    .await;
+    assert_eq!(response.status, 422);
+    let message = error_message(&response);
+    assert!(message.starts_with("bad.wav: "), "{message}");
+    assert!(message.contains("internal error"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    let good = clip(440.0, 0.5);
+    let response = send(
+        addr,
+        Request::new("POST", "/v1/predict").body("audio/wav", &good),
+    )
+    .await;
+    assert_eq!(response.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_that_once_crashed_a_decoder_are_4xx() {
+    let addr = start(ToneModel::new(), Limits::default()).await;
+    let crashes = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ser-audio/tests/fixtures/crashes");
+    for name in [
+        "aiff-zero-rate.aiff",
+        "wav-zero-rate.wav",
+        "wav-float-huge-sample.wav",
+    ] {
+        let body = std::fs::read(crashes.join(name)).unwrap();
+        let path = format!("/v1/predict?name={name}");
+        let response = send(addr, Request::new("POST", &path).body("audio/wav", &body)).await;
+        assert_eq!(response.status, 422, "{name}: {}", error_message(&response));
+        assert!(error_message(&response).starts_with(name));
+    }
+}

@@ -96,6 +96,7 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     }
     let started = std::time::Instant::now();
     let evaluation = ser_experiment::evaluate_clips(&classifier, &clips, cache.as_ref(), &|| {})?;
+    super::report_skipped(&evaluation.skipped);
     let seconds = started.elapsed().as_secs_f64();
 
     let default_log = args.model.with_file_name(ser_model::METRICS_FILE);

@@ -82,3 +82,11 @@ impl CorpusArgs {
         Ok(sources)
     }
 }
+
+/// Clips a run left out because their files cannot be used, one line each on stderr (even
+/// with --quiet: they are problems with the user's data).
+pub fn report_skipped(clips: &[ser_data::SkippedClip]) {
+    for clip in clips {
+        eprintln!("warning: clip left out: {}", clip.reason);
+    }
+}

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use ser_data::SkippedClip;
 use ser_model::{Architecture, EpochRecord, RunConfig, SplitSpec, TrainOptions, TrainProgress};
 
 use super::{CorpusArgs, Verbosity};
@@ -157,6 +158,11 @@ impl CliProgress {
 }
 
 impl TrainProgress for CliProgress {
+    fn skipped(&self, clips: &[SkippedClip]) {
+        self.replace_bar(None);
+        super::report_skipped(clips);
+    }
+
     fn stage(&self, message: &str) {
         self.replace_bar(None);
         if self.verbosity != Verbosity::Quiet {

@@ -8,14 +8,19 @@ pub mod augment;
 mod decode;
 mod energy;
 mod error;
+mod load;
 mod preprocess;
 mod resample;
 pub mod segment;
 
 use std::path::Path;
 
-pub use decode::{AudioStream, Decoded, decode_bytes, decode_file};
+pub use decode::{
+    AudioStream, Decoded, DecodedChannels, decode_bytes, decode_bytes_channels, decode_file,
+    decode_file_channels,
+};
 pub use error::AudioError;
+pub use load::{LoadOptions, Loaded, Source, load_channels};
 pub use preprocess::{
     Normalization, PreprocessConfig, TrimConfig, fix_length, preemphasis, trim_range,
 };

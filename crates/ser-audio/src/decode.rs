@@ -34,6 +34,33 @@ pub fn decode_bytes(bytes: Vec<u8>, name: &str) -> Result<Decoded, AudioError> {
     AudioStream::from_bytes(bytes, name)?.collect_all()
 }
 
+/// A decoded file with its channels kept apart (`librosa.load(mono=False)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedChannels {
+    pub info: AudioInfo,
+    /// One buffer per channel, each `info.frames` samples long, at `info.sample_rate`.
+    pub channels: Vec<Vec<f32>>,
+}
+
+/// Decode a whole file without downmixing.
+pub fn decode_file_channels(path: &Path) -> Result<DecodedChannels, AudioError> {
+    AudioStream::open_with(path, Channels::Keep)?.collect_channels()
+}
+
+/// Decode an in-memory file without downmixing. `name` labels errors.
+pub fn decode_bytes_channels(bytes: Vec<u8>, name: &str) -> Result<DecodedChannels, AudioError> {
+    AudioStream::from_bytes_with(bytes, name, Channels::Keep)?.collect_channels()
+}
+
+/// What the stream does with several channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channels {
+    /// Average them into one (every public stream).
+    Downmix,
+    /// Keep them, interleaved frame by frame, for [`DecodedChannels`].
+    Keep,
+}
+
 /// Streaming decoder: an iterator over chunks of mono `f32` samples (one codec packet each),
 /// so long recordings never need a second full-length copy of the data.
 ///
@@ -45,6 +72,7 @@ pub struct AudioStream {
     format: Box<dyn FormatReader>,
     decoder: Box<dyn Decoder>,
     track_id: u32,
+    channels: Channels,
     info: AudioInfo,
     /// Frame count the header declares, if it declares one.
     declared_frames: Option<u64>,
@@ -69,6 +97,10 @@ impl std::fmt::Debug for AudioStream {
 impl AudioStream {
     /// Open a file for streaming decode.
     pub fn open(path: &Path) -> Result<Self, AudioError> {
+        Self::open_with(path, Channels::Downmix)
+    }
+
+    fn open_with(path: &Path, channels: Channels) -> Result<Self, AudioError> {
         let io_error = |source| AudioError::Io {
             path: path.to_path_buf(),
             source,
@@ -91,23 +123,28 @@ impl AudioStream {
             .read_to_end(&mut head)
             .map_err(io_error)?;
         file.seek(SeekFrom::Start(0)).map_err(io_error)?;
-        Self::from_source(path.to_path_buf(), &head, Box::new(file))
+        Self::from_source(path.to_path_buf(), &head, Box::new(file), channels)
     }
 
     /// Stream from an in-memory file. `name` labels errors.
     pub fn from_bytes(bytes: Vec<u8>, name: &str) -> Result<Self, AudioError> {
+        Self::from_bytes_with(bytes, name, Channels::Downmix)
+    }
+
+    fn from_bytes_with(bytes: Vec<u8>, name: &str, channels: Channels) -> Result<Self, AudioError> {
         let path = PathBuf::from(name);
         if bytes.is_empty() {
             return Err(AudioError::EmptyFile { path });
         }
         let head = bytes[..bytes.len().min(MAGIC_LEN)].to_vec();
-        Self::from_source(path, &head, Box::new(Cursor::new(bytes)))
+        Self::from_source(path, &head, Box::new(Cursor::new(bytes)), channels)
     }
 
     fn from_source(
         path: PathBuf,
         head: &[u8],
         source: Box<dyn MediaSource>,
+        channels: Channels,
     ) -> Result<Self, AudioError> {
         let stream = MediaSourceStream::new(source, Default::default());
         let format_options = FormatOptions {
@@ -165,6 +202,7 @@ impl AudioStream {
             format,
             decoder,
             track_id,
+            channels,
             info,
             declared_frames: params.n_frames,
             converted: None,
@@ -196,12 +234,40 @@ impl AudioStream {
     }
 
     /// Decode everything that is left into one buffer.
-    pub fn collect_all(mut self) -> Result<Decoded, AudioError> {
+    pub fn collect_all(self) -> Result<Decoded, AudioError> {
+        let (info, samples) = self.collect_samples()?;
+        let audio = Audio::new(samples, info.sample_rate);
+        Ok(Decoded { info, audio })
+    }
+
+    /// Decode everything that is left and split the interleaved frames into channels.
+    fn collect_channels(self) -> Result<DecodedChannels, AudioError> {
+        let (info, interleaved) = self.collect_samples()?;
+        let count = usize::from(info.channels).max(1);
+        let channels = (0..count)
+            .map(|channel| {
+                interleaved
+                    .iter()
+                    .skip(channel)
+                    .step_by(count)
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        Ok(DecodedChannels { info, channels })
+    }
+
+    /// Everything that is left, mono or interleaved as the stream was opened.
+    fn collect_samples(mut self) -> Result<(AudioInfo, Vec<f32>), AudioError> {
+        let width = match self.channels {
+            Channels::Downmix => 1,
+            Channels::Keep => usize::from(self.info.channels).max(1),
+        };
         let capacity = self
             .declared_frames
             // A header can lie; never reserve more than a plausible hour of audio up front.
             .map_or(0, |n| {
-                n.min(u64::from(self.info.sample_rate) * 3600) as usize
+                n.min(u64::from(self.info.sample_rate) * 3600) as usize * width
             });
         let mut samples = self.pending.take().unwrap_or_default();
         samples.reserve(capacity.saturating_sub(samples.len()));
@@ -213,11 +279,7 @@ impl AudioStream {
             }
             appended?;
         }
-        let audio = Audio::new(samples, self.info.sample_rate);
-        Ok(Decoded {
-            info: self.info,
-            audio,
-        })
+        Ok((self.info, samples))
     }
 
     /// Decode packets until one yields samples and append them (mono) to `out`; `false` at
@@ -248,9 +310,18 @@ impl AudioStream {
                             reason: "decoded audio has no channels".into(),
                         });
                     }
-                    check_spec(&self.path, &mut self.info, *buffer.spec())?;
+                    check_spec(&self.path, &mut self.info, *buffer.spec(), self.channels)?;
                     let start = out.len();
-                    append_mono(&buffer, &mut self.converted, out);
+                    let width = match self.channels {
+                        Channels::Downmix => {
+                            append_mono(&buffer, &mut self.converted, out);
+                            1
+                        }
+                        Channels::Keep => {
+                            append_interleaved(&buffer, &mut self.converted, out);
+                            usize::from(self.info.channels)
+                        }
+                    };
                     // Integer samples are within full scale by construction; float ones may
                     // be anything.
                     if matches!(buffer, AudioBufferRef::F32(_) | AudioBufferRef::F64(_)) {
@@ -259,13 +330,13 @@ impl AudioStream {
                                 path: self.path.clone(),
                                 reason: format!(
                                     "frame {} is {value:e} ({})",
-                                    self.info.frames + index as u64,
+                                    self.info.frames + (index / width) as u64,
                                     crate::SAMPLE_LIMIT_REASON
                                 ),
                             }
                         })?;
                     }
-                    self.info.frames += (out.len() - start) as u64;
+                    self.info.frames += ((out.len() - start) / width) as u64;
                     return Ok(true);
                 }
                 Err(SymphoniaError::DecodeError(reason)) => {
@@ -318,11 +389,25 @@ impl Iterator for AudioStream {
 /// Check a decoded packet's signal against the stream so far; the first packet sets the
 /// stream's rate and channel count (the decoder's view wins over the header's: it is what
 /// the samples really are).
-fn check_spec(path: &Path, info: &mut AudioInfo, spec: SignalSpec) -> Result<(), AudioError> {
+fn check_spec(
+    path: &Path,
+    info: &mut AudioInfo,
+    spec: SignalSpec,
+    channels: Channels,
+) -> Result<(), AudioError> {
     check_sample_rate(path, spec.rate)?;
     if info.frames == 0 {
         info.sample_rate = spec.rate;
         info.channels = spec.channels.count() as u16;
+    } else if channels == Channels::Keep && spec.channels.count() != usize::from(info.channels) {
+        return Err(AudioError::Unsupported {
+            path: path.to_path_buf(),
+            reason: format!(
+                "channel count changes mid-stream ({} -> {})",
+                info.channels,
+                spec.channels.count()
+            ),
+        });
     } else if spec.rate != info.sample_rate {
         return Err(AudioError::Unsupported {
             path: path.to_path_buf(),
@@ -335,21 +420,45 @@ fn check_spec(path: &Path, info: &mut AudioInfo, spec: SignalSpec) -> Result<(),
     Ok(())
 }
 
-/// Convert a decoded packet to f32 (in `converted`, reused across packets) and append it,
-/// downmixed to mono, to `out`.
+/// `buffer` converted to f32 in `converted`, which is reused across packets.
+fn convert<'a>(
+    buffer: &AudioBufferRef,
+    converted: &'a mut Option<AudioBuffer<f32>>,
+) -> &'a AudioBuffer<f32> {
+    // AudioBuffer::convert needs the same spec and at least the same capacity.
+    let fits =
+        |c: &AudioBuffer<f32>| c.spec() == buffer.spec() && c.capacity() >= buffer.capacity();
+    if !converted.as_ref().is_some_and(fits) {
+        *converted = None;
+    }
+    let converted = converted.get_or_insert_with(|| buffer.make_equivalent());
+    buffer.convert(converted);
+    converted
+}
+
+/// Append a decoded packet's frames to `out`, channel after channel within each frame.
+fn append_interleaved(
+    buffer: &AudioBufferRef,
+    converted: &mut Option<AudioBuffer<f32>>,
+    out: &mut Vec<f32>,
+) {
+    let converted = convert(buffer, converted);
+    let planes = converted.planes();
+    let planes = planes.planes();
+    let frames = planes.first().map_or(0, |plane| plane.len());
+    out.reserve(frames * planes.len());
+    for frame in 0..frames {
+        out.extend(planes.iter().map(|plane| plane[frame]));
+    }
+}
+
+/// Append a decoded packet, downmixed to mono, to `out`.
 fn append_mono(
     buffer: &AudioBufferRef,
     converted: &mut Option<AudioBuffer<f32>>,
     out: &mut Vec<f32>,
 ) {
-    // AudioBuffer::convert needs the same spec and at least the same capacity.
-    let fits =
-        |c: &AudioBuffer<f32>| c.spec() == buffer.spec() && c.capacity() >= buffer.capacity();
-    let converted = match converted {
-        Some(c) if fits(c) => c,
-        _ => converted.insert(buffer.make_equivalent()),
-    };
-    buffer.convert(converted);
+    let converted = convert(buffer, converted);
     let planes = converted.planes();
     let Some((first, others)) = planes.planes().split_first() else {
         return;

@@ -9,6 +9,7 @@ mod decode;
 mod energy;
 mod error;
 mod isolate;
+mod load;
 mod preprocess;
 mod probe;
 mod resample;
@@ -18,9 +19,13 @@ pub mod voice;
 
 use std::path::Path;
 
-pub use decode::{AudioStream, Decoded, decode_bytes, decode_file};
+pub use decode::{
+    AudioStream, Decoded, DecodedChannels, decode_bytes, decode_bytes_channels, decode_file,
+    decode_file_channels,
+};
 pub use error::AudioError;
 pub use isolate::{install_panic_hook, isolate};
+pub use load::{LoadOptions, Loaded, Source, load_channels};
 pub use preprocess::{
     Normalization, PreprocessConfig, TrimConfig, fix_length, preemphasis, trim_range,
 };

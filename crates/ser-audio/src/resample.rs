@@ -52,7 +52,7 @@ pub fn resample(audio: &Audio, target_rate: u32) -> Result<Audio, AudioError> {
     Ok(Audio::new(samples, target_rate))
 }
 
-fn check_rate(rate: u32) -> Result<(), AudioError> {
+pub(crate) fn check_rate(rate: u32) -> Result<(), AudioError> {
     if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
         Ok(())
     } else {

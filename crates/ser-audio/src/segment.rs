@@ -40,6 +40,34 @@ impl Default for SegmentConfig {
     }
 }
 
+impl SegmentConfig {
+    /// Checks the lengths: finite and >= 0 seconds, the longest segment positive and at least
+    /// the shortest. The error names the offending field.
+    pub fn validate(&self) -> Result<(), crate::AudioError> {
+        let invalid = |what: String| Err(crate::AudioError::InvalidParameter(what));
+        for (name, seconds) in [
+            ("min_speech_seconds", self.min_speech_seconds),
+            ("min_silence_seconds", self.min_silence_seconds),
+            ("max_segment_seconds", self.max_segment_seconds),
+        ] {
+            if !(seconds.is_finite() && seconds >= 0.0) {
+                return invalid(format!("{name} must be >= 0 seconds, got {seconds}"));
+            }
+        }
+        if !(self.max_segment_seconds > 0.0 && self.max_segment_seconds >= self.min_speech_seconds)
+        {
+            return invalid(format!(
+                "max_segment_seconds must be positive and at least min_speech_seconds, got {} and {}",
+                self.max_segment_seconds, self.min_speech_seconds
+            ));
+        }
+        if self.frame_length == 0 || self.hop_length == 0 {
+            return invalid("frame_length and hop_length must be positive".into());
+        }
+        Ok(())
+    }
+}
+
 /// A speech segment: samples `start..end` of the audio it was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {

@@ -140,3 +140,35 @@ fn speech_bursts_become_segments() {
         "below the floor"
     );
 }
+
+#[test]
+fn segment_config_validation_names_the_bad_length() {
+    assert!(SegmentConfig::default().validate().is_ok());
+    let cases = [
+        (
+            SegmentConfig {
+                min_speech_seconds: -1.0,
+                ..SegmentConfig::default()
+            },
+            "min_speech_seconds",
+        ),
+        (
+            SegmentConfig {
+                min_silence_seconds: f32::NAN,
+                ..SegmentConfig::default()
+            },
+            "min_silence_seconds",
+        ),
+        (
+            SegmentConfig {
+                max_segment_seconds: 0.2,
+                ..SegmentConfig::default()
+            },
+            "at least min_speech_seconds",
+        ),
+    ];
+    for (config, expected) in cases {
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains(expected), "{error}");
+    }
+}

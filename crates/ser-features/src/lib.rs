@@ -31,8 +31,8 @@ pub use mel::{MelConfig, MelNorm, mel_filterbank, mel_frequencies, melspectrogra
 pub use mfcc::{MfccConfig, mfcc};
 pub use pitch::{PyinConfig, PyinOutput, YinConfig, pyin, yin};
 pub use spectral::{
-    ContrastConfig, Framing, rms, spectral_bandwidth, spectral_centroid, spectral_contrast,
-    spectral_flatness, spectral_rolloff, zero_crossing_rate,
+    ContrastConfig, Framing, rms, rms_from_spectrogram, spectral_bandwidth, spectral_centroid,
+    spectral_contrast, spectral_flatness, spectral_rolloff, zero_crossing_rate,
 };
 pub use stats::{DEFAULT_STATISTICS, Statistic, pool_statistics, pooled_names};
 pub use stft::{PadMode, StftConfig, Window, spectrogram, stft};

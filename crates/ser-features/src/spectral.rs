@@ -63,6 +63,34 @@ pub fn rms(y: &[f32], framing: &Framing) -> Result<Matrix, FeatureError> {
     })
 }
 
+/// `librosa.feature.rms(S=s, frame_length)` from a magnitude spectrogram (Parseval over the
+/// one-sided spectrum: the DC and, for even frame lengths, Nyquist bins count half).
+pub fn rms_from_spectrogram(s: &Matrix, frame_length: usize) -> Result<Matrix, FeatureError> {
+    if frame_length == 0 || s.rows != frame_length / 2 + 1 {
+        return Err(FeatureError::invalid(format!(
+            "spectrogram has {} bins, frame_length={frame_length} needs {}",
+            s.rows,
+            frame_length / 2 + 1
+        )));
+    }
+    let nyquist = frame_length.is_multiple_of(2).then_some(s.rows - 1);
+    Ok(per_column(s, |column| {
+        let sum: f64 = column
+            .iter()
+            .enumerate()
+            .map(|(bin, v)| {
+                let weight = if bin == 0 || Some(bin) == nyquist {
+                    0.5
+                } else {
+                    1.0
+                };
+                weight * v * v
+            })
+            .sum();
+        (2.0 * sum / (frame_length * frame_length) as f64).sqrt()
+    }))
+}
+
 /// `librosa.feature.zero_crossing_rate(y, frame_length, hop_length, center)`: edge padding,
 /// |x| <= 1e-10 counts as zero (positive), first sample of a frame is never a crossing.
 pub fn zero_crossing_rate(y: &[f32], framing: &Framing) -> Result<Matrix, FeatureError> {

@@ -269,3 +269,38 @@ fn percentiles_interpolate_like_numpy() {
     assert_eq!(pooled[1], 1.75);
     assert!((pooled[2] - 1.118_034).abs() < 1e-6);
 }
+
+/// Parseval: with a rectangular window and no centring, the RMS from the one-sided magnitude
+/// spectrum equals the RMS of the samples themselves, for even and odd frame lengths.
+#[test]
+fn rms_from_spectrogram_equals_rms_of_the_frames() {
+    let y: Vec<f32> = (0..6000)
+        .map(|i| (0.01 * i as f32).sin() * 0.5 + 0.1 * (0.37 * i as f32).cos())
+        .collect();
+    for frame_length in [2048, 1001] {
+        let stft = StftConfig {
+            n_fft: frame_length,
+            hop_length: 512,
+            window: Window::Rectangular,
+            center: false,
+            ..StftConfig::default()
+        };
+        let s = spectrogram(&y, &stft, 1.0).unwrap();
+        let from_spectrum = rms_from_spectrogram(&s, frame_length).unwrap();
+        let framing = Framing {
+            frame_length,
+            hop_length: 512,
+            center: false,
+        };
+        let direct = rms(&y, &framing).unwrap();
+        assert_eq!(from_spectrum.cols, direct.cols);
+        for (a, b) in from_spectrum.data.iter().zip(&direct.data) {
+            assert!(
+                (a - b).abs() < 1e-9 * b.max(1.0),
+                "{frame_length}: {a} vs {b}"
+            );
+        }
+    }
+    let wrong = rms_from_spectrogram(&Matrix::zeros(10, 3), 2048).unwrap_err();
+    assert!(wrong.to_string().contains("needs 1025"), "{wrong}");
+}

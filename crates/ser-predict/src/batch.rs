@@ -51,14 +51,45 @@ pub fn predict_inputs(
     Ok(summary)
 }
 
+/// Predicts in-memory recordings, each a (name, file bytes) pair, on rayon's pool; results in
+/// input order, a broken recording as a [`Prediction`] with `error` set, as in
+/// [`predict_inputs`].
+pub fn predict_recordings(
+    model: &dyn EmotionModel,
+    recordings: &[(String, Vec<u8>)],
+    options: &PredictOptions,
+) -> Vec<Prediction> {
+    recordings
+        .par_iter()
+        .map(|(name, bytes)| {
+            predict_bytes(model, name, bytes.clone(), options)
+                .unwrap_or_else(|e| Prediction::failed(name.clone(), e.to_string()))
+        })
+        .collect()
+}
+
+/// Predicts one in-memory audio file (any format the decoder reads) named `name`.
+pub fn predict_bytes(
+    model: &dyn EmotionModel,
+    name: &str,
+    bytes: Vec<u8>,
+    options: &PredictOptions,
+) -> Result<Prediction, PredictError> {
+    let decoded = ser_audio::decode_bytes(bytes, name)?;
+    crate::predict_audio(model, name, &decoded.audio, options)
+}
+
 fn predict_input(
     model: &dyn EmotionModel,
     input: &Input,
     options: &PredictOptions,
 ) -> Result<Prediction, PredictError> {
     let name = input.name();
-    let decoded = match input {
-        Input::File(path) => ser_audio::decode_file(path)?,
+    match input {
+        Input::File(path) => {
+            let decoded = ser_audio::decode_file(path)?;
+            crate::predict_audio(model, &name, &decoded.audio, options)
+        }
         Input::Stdin => {
             let mut bytes = Vec::new();
             io::stdin()
@@ -68,8 +99,7 @@ fn predict_input(
                     file: name.clone(),
                     source,
                 })?;
-            ser_audio::decode_bytes(bytes, &name)?
+            predict_bytes(model, &name, bytes, options)
         }
-    };
-    crate::predict_audio(model, &name, &decoded.audio, options)
+    }
 }

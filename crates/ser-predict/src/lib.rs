@@ -15,7 +15,7 @@ mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use batch::{BatchSummary, predict_inputs};
+pub use batch::{BatchSummary, predict_bytes, predict_inputs, predict_recordings};
 pub use error::PredictError;
 pub use input::{AUDIO_EXTENSIONS, Input, InputError, expand_inputs};
 pub use model::{DEFAULT_MODEL_BUNDLE, EmotionModel, MODEL_ENV, ModelFailure, load_model};

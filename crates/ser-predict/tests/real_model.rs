@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use ser_predict::{PredictOptions, expand_inputs, load_model, predict_inputs};
+use ser_predict::{PredictOptions, expand_inputs, load_model, predict_inputs, predict_recordings};
 
 const EMOTIONS: [&str; 7] = [
     "angry",
@@ -74,4 +74,40 @@ fn real_model_predicts_tess_clips() {
             prediction.file
         );
     }
+}
+
+/// In-memory recordings (as a Ray job hands them over) give the records files give, and a
+/// broken one becomes an error record in its place.
+#[test]
+fn recordings_in_memory_predict_like_files() {
+    let model = load_model(None).expect("the model loads");
+    let paths: Vec<PathBuf> = ["OAF_angry/OAF_back_angry.flac", "YAF_sad/YAF_back_sad.flac"]
+        .iter()
+        .map(|clip| tess_dir().join(clip))
+        .collect();
+    let mut from_files = Vec::new();
+    predict_inputs(
+        &model,
+        &expand_inputs(&paths),
+        &PredictOptions::default(),
+        |p| {
+            from_files.push(p.clone());
+            Ok(())
+        },
+    )
+    .unwrap();
+    let mut recordings: Vec<(String, Vec<u8>)> = paths
+        .iter()
+        .map(|path| (path.display().to_string(), std::fs::read(path).unwrap()))
+        .collect();
+    recordings.insert(1, ("broken.wav".into(), b"RIFF\x10\0\0\0WAVEjunk".to_vec()));
+    let in_memory = predict_recordings(&model, &recordings, &PredictOptions::default());
+    assert_eq!(in_memory.len(), 3);
+    assert_eq!(in_memory[0], from_files[0]);
+    assert_eq!(in_memory[2], from_files[1]);
+    let broken = &in_memory[1];
+    assert_eq!(broken.file, "broken.wav");
+    assert!(broken.emotion.is_none());
+    let error = broken.error.as_deref().unwrap();
+    assert!(error.starts_with("broken.wav: "), "{error}");
 }

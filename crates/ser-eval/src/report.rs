@@ -211,7 +211,7 @@ pub fn write_evaluation(
     std::fs::create_dir_all(out_dir).map_err(|e| EvalError::io(out_dir, e))?;
     let predictions = run.predictions.filter(|rows| !rows.is_empty());
     let calibration = predictions
-        .map(|rows| calibration_of(&run.report.labels, rows))
+        .map(|rows| calibration_of_predictions(&run.report.labels, rows))
         .transpose()?;
     run.report
         .save_json_with_calibration(&out_dir.join(METRICS_FILE), calibration.as_ref())?;
@@ -276,7 +276,10 @@ pub fn write_evaluation(
 }
 
 /// Calibration of the prediction rows, whose true labels must be among `labels`.
-fn calibration_of(labels: &[String], rows: &[PredictionRow]) -> Result<Calibration, EvalError> {
+pub fn calibration_of_predictions(
+    labels: &[String],
+    rows: &[PredictionRow],
+) -> Result<Calibration, EvalError> {
     let truth = rows
         .iter()
         .map(|row| {

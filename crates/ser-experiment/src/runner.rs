@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use ser_data::{Clip, Corpus, CorpusSource, FeatureCache, Split};
 use ser_eval::report::{EvaluationRun, MarkdownReport, RunMetrics};
-use ser_eval::{ClassificationReport, mean_std, plot_confusion_matrix, read_training_log};
+use ser_eval::{
+    ClassificationReport, PredictionRow, mean_std, plot_confusion_matrix, plot_reliability_diagram,
+    read_training_log,
+};
 use ser_model::{
     Architecture, Classifier, RunConfig, SPLIT_FILE, SplitSpec, TrainOptions, TrainOutcome,
     TrainProgress,
@@ -47,6 +50,11 @@ pub struct RunResult {
     pub train_seconds: f64,
     pub eval_seconds: f64,
     pub report: ClassificationReport,
+    /// Expected calibration error of the test predictions.
+    pub ece: f64,
+    /// The test predictions, pooled over runs for the summary's calibration.
+    #[serde(skip)]
+    pub predictions: Vec<PredictionRow>,
 }
 
 /// Mean and sample standard deviation of a metric over runs.
@@ -73,8 +81,11 @@ pub struct ArchitectureSummary {
     pub weighted_f1: MeanStd,
     pub uar: MeanStd,
     pub train_seconds: MeanStd,
+    pub ece: MeanStd,
     /// Metrics over the test clips of all runs together.
     pub pooled: ClassificationReport,
+    /// Calibration over the test clips of all runs together.
+    pub pooled_calibration: ser_eval::Calibration,
 }
 
 /// Everything an experiment produced (also saved as `summary.json`).
@@ -319,7 +330,7 @@ impl RunContext<'_> {
             ("features and training".to_string(), train_seconds),
             ("evaluation".to_string(), eval_seconds),
         ];
-        ser_eval::report::write_evaluation(
+        let written = ser_eval::report::write_evaluation(
             &run_dir,
             &EvaluationRun {
                 title: &title,
@@ -330,8 +341,12 @@ impl RunContext<'_> {
                 timings: &timings,
             },
         )?;
+        let ece = written
+            .calibration
+            .map_or(f64::NAN, |calibration| calibration.ece);
         self.progress.stage(&format!(
-            "{architecture}, {}: accuracy {:.2}%, macro-F1 {:.3}, UAR {:.3} ({train_seconds:.0} s)",
+            "{architecture}, {}: accuracy {:.2}%, macro-F1 {:.3}, UAR {:.3}, ECE {ece:.3} \
+             ({train_seconds:.0} s)",
             planned.name,
             100.0 * report.accuracy,
             report.macro_f1,
@@ -348,6 +363,8 @@ impl RunContext<'_> {
             train_seconds,
             eval_seconds,
             report,
+            ece,
+            predictions,
         })
     }
 
@@ -427,9 +444,21 @@ fn summarize(
         })
         .unzip();
     let pooled = ClassificationReport::from_predictions(&labels, &truth, &predicted);
+    let predictions: Vec<PredictionRow> = mine
+        .iter()
+        .flat_map(|run| run.predictions.iter().cloned())
+        .collect();
+    let pooled_calibration = ser_eval::report::calibration_of_predictions(&labels, &predictions)?;
     let dir = out_dir.join(architecture.as_str());
     plot_confusion_matrix(&pooled, &dir.join(ser_eval::report::CONFUSION_PLOT))?;
-    pooled.save_json(&dir.join(ser_eval::report::METRICS_FILE))?;
+    plot_reliability_diagram(
+        &pooled_calibration,
+        &dir.join(ser_eval::report::RELIABILITY_PLOT),
+    )?;
+    pooled.save_json_with_calibration(
+        &dir.join(ser_eval::report::METRICS_FILE),
+        Some(&pooled_calibration),
+    )?;
     Ok(ArchitectureSummary {
         architecture,
         runs: mine.len(),
@@ -438,7 +467,9 @@ fn summarize(
         weighted_f1: MeanStd::of(mine.iter().map(|run| run.report.weighted_f1)),
         uar: MeanStd::of(mine.iter().map(|run| run.report.uar)),
         train_seconds: MeanStd::of(mine.iter().map(|run| run.train_seconds)),
+        ece: MeanStd::of(mine.iter().map(|run| run.ece)),
         pooled,
+        pooled_calibration,
     })
 }
 
@@ -515,7 +546,11 @@ fn write_report(
     if let Some(command) = &options.command {
         markdown.paragraph(&format!("Reproduce with:\n\n```sh\n{command}\n```"));
     }
-    markdown.section("Summary (test accuracy, macro-F1 and UAR in %, mean ± std over runs)");
+    markdown.section(
+        "Summary (test accuracy, macro-F1 and UAR in %, mean ± std over runs; expected \
+         calibration error of the test predictions, mean over runs and pooled over all runs' \
+         test clips)",
+    );
     let rows: Vec<Vec<String>> = summary
         .architectures
         .iter()
@@ -526,6 +561,8 @@ fn write_report(
                 percent(arch.accuracy),
                 percent(arch.macro_f1),
                 percent(arch.uar),
+                format!("{:.3} ± {:.3}", arch.ece.mean, arch.ece.std),
+                format!("{:.3}", arch.pooled_calibration.ece),
                 format!("{:.0}", arch.train_seconds.mean),
             ]
         })
@@ -537,6 +574,8 @@ fn write_report(
             "accuracy",
             "macro-F1",
             "UAR",
+            "ECE",
+            "pooled ECE",
             "seconds per run",
         ],
         &rows,
@@ -558,6 +597,7 @@ fn write_report(
                     run.report.macro_f1,
                     run.report.weighted_f1,
                     run.report.uar,
+                    run.ece,
                     run.train_seconds,
                     run.eval_seconds,
                 ],
@@ -573,6 +613,7 @@ fn write_report(
                 "macro-F1",
                 "weighted-F1",
                 "UAR",
+                "ECE",
                 "train s",
                 "eval s",
             ],

@@ -50,6 +50,46 @@ impl Versions {
 
 const BURN_VERSION: &str = "0.22.1";
 
+/// The model card: whom the model heard in training (filled by `ser train`), how its recipe did
+/// on voices it never heard, and what it cannot do (both attached with `ser model card`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    #[serde(default)]
+    pub training: Option<TrainingData>,
+    /// Cross-validated figures of the recipe, one entry per protocol.
+    #[serde(default)]
+    pub evaluations: Vec<ProtocolFigures>,
+    /// Known limits, one sentence each.
+    #[serde(default)]
+    pub limits: Vec<String>,
+}
+
+/// The clips a model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingData {
+    /// Corpus names joined by `+`, e.g. `tess+ravdess`.
+    pub corpus: String,
+    pub clips: usize,
+    pub speakers: usize,
+}
+
+/// What an experiment measured for the model's recipe under one protocol (means over runs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolFigures {
+    /// e.g. `RAVDESS actor-independent 5-fold (TESS in training)`.
+    pub protocol: String,
+    pub runs: usize,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub uar: f64,
+    /// Expected calibration error pooled over the runs' test clips.
+    #[serde(default)]
+    pub ece: Option<f64>,
+    /// The experiment file that measures it.
+    #[serde(default)]
+    pub experiment: Option<String>,
+}
+
 /// Everything about a trained model except its weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BundleInfo {
@@ -71,6 +111,8 @@ pub struct BundleInfo {
     /// held-out predictions to fit it on) means raw softmax.
     #[serde(default)]
     pub calibration: Option<Calibration>,
+    #[serde(default)]
+    pub card: ModelCard,
     pub versions: Versions,
     /// UTC time of writing, RFC 3339.
     pub created: String,
@@ -142,10 +184,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
     })
 }
 
-/// The bundle `bytes` with its calibration replaced (weights and everything else kept).
-pub fn with_calibration(bytes: &[u8], calibration: Calibration) -> Result<Vec<u8>, ModelError> {
+/// The bundle `bytes` with its description changed by `edit` (weights and normaliser kept).
+pub fn with_info(bytes: &[u8], edit: impl FnOnce(&mut BundleInfo)) -> Result<Vec<u8>, ModelError> {
     let mut parts = decode(bytes)?;
-    parts.info.calibration = Some(calibration);
+    edit(&mut parts.info);
     encode(&parts.info, &parts.normalizer, &parts.weights)
 }
 

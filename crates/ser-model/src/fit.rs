@@ -14,9 +14,11 @@ use ser_data::SkippedClip;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
-use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
-use crate::checkpoint::{Checkpoint, RunIdentity};
+use crate::bundle::{
+    self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, ModelCard, TrainingData, Versions,
+};
 use crate::calibration::{Calibration, fit_temperature, log_probabilities};
+use crate::checkpoint::{Checkpoint, RunIdentity};
 use crate::classifier::{Classifier, predict_probabilities};
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
@@ -83,6 +85,8 @@ pub struct FitSetup {
     /// Calibration fitted elsewhere (out-of-fold predictions); `None` fits it on
     /// `validation` when there is one.
     pub calibration: Option<Calibration>,
+    /// Whom the model hears in training, for its model card.
+    pub training_data: Option<TrainingData>,
 }
 
 /// The result of a run.
@@ -322,6 +326,10 @@ pub fn fit(
             val_macro_f1: best_record.and_then(|r| r.val_macro_f1),
         },
         calibration: None,
+        card: ModelCard {
+            training: setup.training_data.clone(),
+            ..ModelCard::default()
+        },
         versions: Versions::current(),
         created: bundle::utc_now(),
     };
@@ -332,7 +340,7 @@ pub fn fit(
         (None, None) => None,
     };
     if let Some(calibration) = calibration {
-        bytes = bundle::with_calibration(&bytes, calibration.clone())?;
+        bytes = bundle::with_info(&bytes, |info| info.calibration = Some(calibration.clone()))?;
         info.calibration = Some(calibration);
     }
     let bundle_path = match &setup.run_dir {
@@ -355,7 +363,8 @@ pub fn fit(
 /// Temperature fitted on the predictions of the (uncalibrated) bundle for held-out clips.
 fn calibrate_on(bundle: &[u8], held_out: &LabelledFeatures) -> Result<Calibration, ModelError> {
     let classifier = Classifier::from_bundle_bytes(bundle)?;
-    let probabilities = classifier.predict_features(&held_out.matrices.iter().collect::<Vec<_>>())?;
+    let probabilities =
+        classifier.predict_features(&held_out.matrices.iter().collect::<Vec<_>>())?;
     Ok(fit_calibration(
         &probabilities,
         &held_out.labels,
@@ -478,8 +487,7 @@ fn evaluate(
 ) -> Result<Evaluation, ModelError> {
     let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
     let device = network.devices().into_iter().next().unwrap_or_default();
-    let probabilities =
-        predict_probabilities(network, normalizer, model, &matrices, &device, 1.0)?;
+    let probabilities = predict_probabilities(network, normalizer, model, &matrices, &device, 1.0)?;
     let mut loss = 0.0f64;
     let mut predictions = Vec::with_capacity(data.len());
     for (row, &label) in probabilities.iter().zip(&data.labels) {

@@ -21,7 +21,8 @@ mod train;
 
 pub use bench::{StepTiming, keras_reference_config, time_training_step};
 pub use bundle::{
-    BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions, with_calibration, write_atomically,
+    BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, ModelCard, ProtocolFigures, TrainingData,
+    Versions, with_info, write_atomically,
 };
 pub use calibration::{
     Calibration, fit_temperature, log_probabilities, mean_nll, retemper, softmax_with_temperature,

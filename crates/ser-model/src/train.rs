@@ -213,6 +213,11 @@ pub fn train(
         run_dir: Some(options.out_dir.clone()),
         resume: options.resume,
         calibration: None,
+        training_data: Some(crate::TrainingData {
+            corpus: corpus.name.clone(),
+            clips: train_clips.len(),
+            speakers: distinct_speakers(&train_clips),
+        }),
     };
     if run.training.calibration_folds >= 2 {
         setup.calibration = Some(out_of_fold_calibration(

@@ -74,6 +74,7 @@ fn tiny_model_overfits_twenty_real_clips() {
         run_dir: None,
         resume: false,
         calibration: None,
+        training_data: None,
     };
     let outcome = fit(&setup, &data, None, &SilentProgress).unwrap();
     let classifier = Classifier::from_bundle_bytes(&outcome.bundle).unwrap();

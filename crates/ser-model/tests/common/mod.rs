@@ -74,6 +74,7 @@ pub fn tiny_setup(
         split: "none".into(),
         run_dir,
         calibration: None,
+        training_data: None,
         resume,
     }
 }

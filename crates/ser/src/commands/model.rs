@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use ser_model::{Architecture, Classifier, RunConfig};
 
 use super::Verbosity;
@@ -25,6 +26,35 @@ pub enum ModelCommand {
         after_help = "Examples:\n  ser model info runs/cnn1d/model.serb\n  ser model info runs/cnn1d/model.serb --format json"
     )]
     Info(InfoArgs),
+    /// Attach cross-validated figures and known limits (a TOML model card) to a bundle.
+    #[command(
+        after_help = "Examples:\n  ser model card models/default.serb --set models/default-card.toml\n\n\
+            The TOML holds `limits = [\"...\"]` and [[evaluations]] tables with protocol, runs, \
+            accuracy, macro_f1, uar, ece and experiment (figures as fractions, as in an \
+            experiment's summary.json). Training data is recorded by `ser train` and kept."
+    )]
+    Card(CardArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CardArgs {
+    /// The bundle to change (rewritten in place unless --out is given).
+    pub bundle: PathBuf,
+    /// Model card TOML: evaluations and limits.
+    #[arg(long)]
+    pub set: PathBuf,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The part of a model card a person writes: figures from experiments and known limits.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CardFile {
+    #[serde(default)]
+    evaluations: Vec<ser_model::ProtocolFigures>,
+    #[serde(default)]
+    limits: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -60,7 +90,41 @@ pub fn run(args: ModelArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     match args.command {
         ModelCommand::Summary(args) => summary(args),
         ModelCommand::Info(args) => info(args),
+        ModelCommand::Card(args) => card(args),
     }
+}
+
+fn card(args: CardArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.set)
+        .with_context(|| format!("cannot read {}", args.set.display()))?;
+    let card: CardFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a model card", args.set.display()))?;
+    for figures in &card.evaluations {
+        let fractions = [figures.accuracy, figures.macro_f1, figures.uar];
+        anyhow::ensure!(
+            fractions
+                .iter()
+                .chain(&figures.ece)
+                .all(|v| (0.0..=1.0).contains(v)),
+            "{}: figures of '{}' must be fractions in [0, 1]",
+            args.set.display(),
+            figures.protocol
+        );
+    }
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("cannot read {}", args.bundle.display()))?;
+    let updated = ser_model::with_info(&bytes, |info| {
+        info.card.evaluations = card.evaluations;
+        info.card.limits = card.limits;
+    })?;
+    let out = args.out.as_ref().unwrap_or(&args.bundle);
+    ser_model::write_atomically(out, &updated)?;
+    println!(
+        "model card of {} updated from {}",
+        out.display(),
+        args.set.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn summary(args: SummaryArgs) -> anyhow::Result<ExitCode> {
@@ -115,6 +179,12 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
             );
             println!("labels:        {}", info.labels.join(", "));
             println!("corpus:        {}", info.corpus);
+            if let Some(training) = &info.card.training {
+                println!(
+                    "trained on:    {}: {} clips, {} speakers",
+                    training.corpus, training.clips, training.speakers
+                );
+            }
             println!("split:         {}", info.split);
             println!("seed:          {}", info.seed);
             println!(
@@ -130,7 +200,48 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
                 info.versions.ser, info.versions.burn
             );
             println!("created:       {}", info.created);
+            match &info.calibration {
+                Some(calibration) => println!(
+                    "calibration:   temperature {:.3}, fitted on {} ({} clips)",
+                    calibration.temperature, calibration.fitted_on, calibration.clips
+                ),
+                None => println!("calibration:   none (raw softmax)"),
+            }
+            print_card(&info.card);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The measured part of the model card: figures per protocol and known limits.
+fn print_card(card: &ser_model::ModelCard) {
+    if !card.evaluations.is_empty() {
+        println!("\nvoices it never heard (the recipe's cross-validated figures, mean over runs):");
+        println!(
+            "  {:<52} {:>4} {:>9} {:>9} {:>7} {:>6}",
+            "protocol", "runs", "accuracy", "macro-F1", "UAR", "ECE"
+        );
+        for figures in &card.evaluations {
+            println!(
+                "  {:<52} {:>4} {:>8.1}% {:>8.1}% {:>6.1}% {:>6}",
+                figures.protocol,
+                figures.runs,
+                100.0 * figures.accuracy,
+                100.0 * figures.macro_f1,
+                100.0 * figures.uar,
+                figures
+                    .ece
+                    .map_or_else(|| "-".to_string(), |ece| format!("{ece:.3}"))
+            );
+            if let Some(experiment) = &figures.experiment {
+                println!("  {:<52} (ser experiment {experiment})", "");
+            }
+        }
+    }
+    if !card.limits.is_empty() {
+        println!("\nknown limits:");
+        for limit in &card.limits {
+            println!("  - {limit}");
+        }
+    }
 }

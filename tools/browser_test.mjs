@@ -37,11 +37,15 @@ try {
   // Let the waveform and spectrogram finish drawing before the screenshot.
   await page.waitForTimeout(500);
   const shown = (await page.textContent("#emotion")).trim();
+  const markedUncertain = await page.isVisible("#uncertain");
   const bars = await page.$$eval(".bar-row", (rows) => rows.map((r) => r.dataset.label));
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
 
   const check = (ok, what) => { console.log(`${ok ? "ok  " : "FAIL"} ${what}`); if (!ok) failures++; };
-  check(shown === truth.emotion, `page shows "${shown}", API says "${truth.emotion}"`);
+  const truthShown = truth.no_speech ? "no speech" : truth.too_short ? "too little speech" : truth.emotion;
+  check(shown === truthShown, `page shows "${shown}", API says "${truthShown}"`);
+  check(markedUncertain === truth.uncertain,
+    `uncertain mark ${markedUncertain ? "shown" : "hidden"}, API says uncertain = ${truth.uncertain}`);
   check(bars.length === Object.keys(truth.probabilities).length,
     `${bars.length} probability bars for ${Object.keys(truth.probabilities).length} labels`);
   if (expected) check(shown === expected, `shown emotion "${shown}" is the expected "${expected}"`);

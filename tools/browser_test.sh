@@ -5,7 +5,8 @@
 # equal the API's answer for the same file, and the expected emotion if one is given.
 #
 # Usage: tools/browser_test.sh [AUDIO_FILE [EXPECTED_EMOTION]]
-#   default clip: $SER_DATA_DIR/tess/OAF_angry/OAF_back_angry.flac, expected "angry"
+#   default clip: $SER_DATA_DIR/tess/OAF_angry/OAF_back_angry.flac, expected "angry"; then
+#   $SER_DATA_DIR/../audio-seeds/silence.wav, expected "no speech"
 # Needs:  Debian's chromium (installed with apt-get when missing and running as root; path
 #         overridable with $CHROMIUM) and npm (playwright-core goes into ~/.cache/ser-browser-test)
 # Model:  as for `ser serve`: $SER_MODEL, else the model built into ser.
@@ -56,3 +57,8 @@ screenshot="${SCREENSHOT:-$target/browser_test.png}"
 CHROMIUM="$chromium_bin" node "$cache/browser_test.mjs" "http://127.0.0.1:$port" "$audio" \
   "$screenshot" ${expected:+"$expected"}
 echo "screenshot: $screenshot"
+if [ $# -eq 0 ]; then
+  # Two seconds of digital silence: the page must say there is no speech, not an emotion.
+  CHROMIUM="$chromium_bin" node "$cache/browser_test.mjs" "http://127.0.0.1:$port" \
+    "$data/../audio-seeds/silence.wav" "${screenshot%.png}-silence.png" "no speech"
+fi

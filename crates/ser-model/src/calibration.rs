@@ -29,15 +29,21 @@ impl Calibration {
 /// Temperatures searched: far beyond any sensible value on both sides.
 const LOG_T_RANGE: (f64, f64) = (-3.0, 4.0);
 
-/// The temperature minimising the mean negative log-likelihood of `labels` under
-/// `softmax(log_probabilities / T)`. Log-probabilities serve as logits: softmax does not
-/// change when a constant is added to every logit. Golden-section search on log T (the
-/// NLL is convex in 1/T). Returns 1 for no data.
-pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize]) -> f32 {
-    if log_probabilities.is_empty() || log_probabilities.len() != labels.len() {
+/// The temperature minimising the weighted mean negative log-likelihood of `labels` under
+/// `softmax(log_probabilities / T)` (`weights`, one per prediction, e.g. so that every
+/// speaker counts the same however many clips it has). Log-probabilities serve as logits:
+/// softmax does not change when a constant is added to every logit. Golden-section search
+/// on log T (the NLL is convex in 1/T). Returns 1 for no data.
+pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize], weights: &[f64]) -> f32 {
+    let total_weight: f64 = weights.iter().sum();
+    if log_probabilities.is_empty()
+        || log_probabilities.len() != labels.len()
+        || weights.len() != labels.len()
+        || !(total_weight > 0.0)
+    {
         return 1.0;
     }
-    let nll = |log_t: f64| mean_nll(log_probabilities, labels, log_t.exp());
+    let nll = |log_t: f64| weighted_nll(log_probabilities, labels, weights, log_t.exp());
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
     let (mut low, mut high) = LOG_T_RANGE;
     let mut inner_low = high - ratio * (high - low);
@@ -63,15 +69,23 @@ pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize]) -> f32 
 
 /// Mean negative log-likelihood of `labels` under `softmax(logits / temperature)`.
 pub fn mean_nll(logits: &[Vec<f32>], labels: &[usize], temperature: f64) -> f64 {
-    let total: f64 = logits
+    weighted_nll(logits, labels, &vec![1.0; labels.len()], temperature)
+}
+
+/// [`mean_nll`] with a weight per prediction.
+fn weighted_nll(logits: &[Vec<f32>], labels: &[usize], weights: &[f64], temperature: f64) -> f64 {
+    let (total, weight) = logits
         .iter()
         .zip(labels)
-        .map(|(row, &label)| {
+        .zip(weights)
+        .map(|((row, &label), &weight)| {
             let scaled: Vec<f64> = row.iter().map(|&z| f64::from(z) / temperature).collect();
-            log_sum_exp(&scaled) - scaled.get(label).copied().unwrap_or(f64::NEG_INFINITY)
+            let nll =
+                log_sum_exp(&scaled) - scaled.get(label).copied().unwrap_or(f64::NEG_INFINITY);
+            (weight * nll, weight)
         })
-        .sum();
-    total / logits.len().max(1) as f64
+        .fold((0.0, 0.0), |(t, w), (n, v)| (t + n, w + v));
+    total / weight.max(f64::MIN_POSITIVE)
 }
 
 /// `softmax(logits / temperature)`, computed stably.
@@ -125,7 +139,7 @@ mod tests {
                 }
             }
         }
-        let temperature = fit_temperature(&logits, &labels);
+        let temperature = fit_temperature(&logits, &labels, &vec![1.0; labels.len()]);
         assert!((temperature - 2.0).abs() < 0.02, "{temperature}");
     }
 
@@ -133,7 +147,7 @@ mod tests {
     fn overconfident_wrong_answers_need_a_high_temperature() {
         let logits = vec![vec![10.0, 0.0], vec![10.0, 0.0], vec![0.0, 10.0]];
         // Two of three right at confidence ~1: the best temperature softens to ~2/3.
-        let temperature = fit_temperature(&logits, &[0, 1, 1]);
+        let temperature = fit_temperature(&logits, &[0, 1, 1], &[1.0; 3]);
         let p = softmax_with_temperature(&logits[0], temperature);
         assert!(
             (p[0] - 2.0 / 3.0).abs() < 1e-3,
@@ -150,6 +164,6 @@ mod tests {
         let expected = 3f32.sqrt() / (1.0 + 3f32.sqrt());
         assert!((flatter[1] - expected).abs() < 1e-6, "{flatter:?}");
         assert_eq!(retemper(&[1.0, 0.0], 1.0)[0], 1.0);
-        assert_eq!(fit_temperature(&[], &[]), 1.0);
+        assert_eq!(fit_temperature(&[], &[], &[]), 1.0);
     }
 }

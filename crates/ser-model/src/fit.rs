@@ -368,18 +368,24 @@ fn calibrate_on(bundle: &[u8], held_out: &LabelledFeatures) -> Result<Calibratio
     Ok(fit_calibration(
         &probabilities,
         &held_out.labels,
+        &vec![1.0; held_out.labels.len()],
         "the validation part",
     ))
 }
 
 /// Temperature scaling fitted on held-out probabilities (from an uncalibrated model).
-pub fn fit_calibration(probabilities: &[Vec<f32>], labels: &[usize], what: &str) -> Calibration {
+pub fn fit_calibration(
+    probabilities: &[Vec<f32>],
+    labels: &[usize],
+    weights: &[f64],
+    what: &str,
+) -> Calibration {
     let log_probabilities: Vec<Vec<f32>> = probabilities
         .iter()
         .map(|row| log_probabilities(row))
         .collect();
     Calibration {
-        temperature: fit_temperature(&log_probabilities, labels),
+        temperature: fit_temperature(&log_probabilities, labels, weights),
         fitted_on: what.to_string(),
         clips: labels.len(),
     }

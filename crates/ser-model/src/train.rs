@@ -1,6 +1,7 @@
 //! From a corpus of raw audio to a model bundle in one call: corpus, split, cached feature
 //! extraction, augmented copies, then [`fit`].
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -256,6 +257,7 @@ fn out_of_fold_calibration(
     let fold_of = calibration_folds(clips, folds);
     let mut probabilities = Vec::new();
     let mut labels = Vec::new();
+    let mut held_out_clips = Vec::new();
     for fold in 0..folds {
         progress.stage(&format!(
             "calibration: training on fold {} of {folds} held out",
@@ -285,7 +287,18 @@ fn out_of_fold_calibration(
         let matrices: Vec<&FeatureMatrix> = held.matrices.iter().collect();
         probabilities.extend(classifier.predict_features(&matrices)?);
         labels.extend(held.labels);
+        held_out_clips.extend(held_out.iter().map(|&i| &clips[i]));
     }
+    // Every speaker weighs the same: a corpus of few speakers with many clips each (TESS)
+    // must not set the temperature for everyone.
+    let mut clips_per_speaker: HashMap<&str, usize> = HashMap::new();
+    for clip in &held_out_clips {
+        *clips_per_speaker.entry(clip.speaker.as_str()).or_default() += 1;
+    }
+    let weights: Vec<f64> = held_out_clips
+        .iter()
+        .map(|clip| 1.0 / clips_per_speaker[clip.speaker.as_str()] as f64)
+        .collect();
     let grouping = if distinct_speakers(clips) >= folds {
         "speaker"
     } else {
@@ -294,7 +307,11 @@ fn out_of_fold_calibration(
     Ok(crate::fit_calibration(
         &probabilities,
         &labels,
-        &format!("out-of-fold predictions of {folds} {grouping} folds of the training part"),
+        &weights,
+        &format!(
+            "out-of-fold predictions of {folds} {grouping} folds of the training part, every \
+             speaker weighted the same"
+        ),
     ))
 }
 

@@ -1,6 +1,7 @@
 //! Temperature scaling (Guo et al., 2017): calibrated probabilities are
-//! `softmax(logits / temperature)`, with the one temperature that minimises the negative
-//! log-likelihood of held-out (out-of-fold) predictions. It never changes which class wins,
+//! `softmax(logits / temperature)`, with the one temperature that minimises the Brier score
+//! of held-out (out-of-fold) predictions (see [`fit_temperature`] for why not the
+//! log-likelihood). It never changes which class wins,
 //! only how sure the model says it is.
 
 use serde::{Deserialize, Serialize};
@@ -28,12 +29,17 @@ impl Calibration {
 
 /// Temperatures searched: far beyond any sensible value on both sides.
 const LOG_T_RANGE: (f64, f64) = (-3.0, 4.0);
+/// Grid points over [`LOG_T_RANGE`] before the refinement: steps of 0.1 in log T.
+const GRID_STEPS: usize = 70;
 
-/// The temperature minimising the weighted mean negative log-likelihood of `labels` under
+/// The temperature minimising the weighted mean Brier score of `labels` under
 /// `softmax(log_probabilities / T)` (`weights`, one per prediction, e.g. so that every
-/// speaker counts the same however many clips it has). Log-probabilities serve as logits:
-/// softmax does not change when a constant is added to every logit. Golden-section search
-/// on log T (the NLL is convex in 1/T). Returns 1 for no data.
+/// speaker counts the same however many clips it has). The Brier score is a proper scoring
+/// rule like the log-likelihood, but bounded: a few clips answered wrong at probability
+/// ~1 (a corpus of two speakers, held out) cannot drag the temperature for everyone, as they
+/// do the log-likelihood, whose penalty grows without limit. Log-probabilities serve as
+/// logits: softmax does not change when a constant is added to every logit. Golden-section
+/// search on log T. Returns 1 for no data.
 pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize], weights: &[f64]) -> f32 {
     let total_weight: f64 = weights.iter().sum();
     if log_probabilities.is_empty()
@@ -43,25 +49,37 @@ pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize], weights
     {
         return 1.0;
     }
-    let nll = |log_t: f64| weighted_nll(log_probabilities, labels, weights, log_t.exp());
+    let brier = |log_t: f64| weighted_brier(log_probabilities, labels, weights, log_t.exp());
+    // The Brier score of T need not be unimodal (a few far-off answers make a second dip at
+    // high T): a grid over log T finds the best basin, golden-section search refines it.
+    let (range_low, range_high) = LOG_T_RANGE;
+    let step = (range_high - range_low) / GRID_STEPS as f64;
+    let best_step = (0..=GRID_STEPS)
+        .map(|i| (i, brier(range_low + step * i as f64)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(0, |(i, _)| i);
+    let centre = range_low + step * best_step as f64;
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut low, mut high) = LOG_T_RANGE;
+    let (mut low, mut high) = (
+        (centre - step).max(range_low),
+        (centre + step).min(range_high),
+    );
     let mut inner_low = high - ratio * (high - low);
     let mut inner_high = low + ratio * (high - low);
-    let (mut nll_low, mut nll_high) = (nll(inner_low), nll(inner_high));
+    let (mut brier_low, mut brier_high) = (brier(inner_low), brier(inner_high));
     while high - low > 1e-5 {
-        if nll_low <= nll_high {
+        if brier_low <= brier_high {
             high = inner_high;
             inner_high = inner_low;
-            nll_high = nll_low;
+            brier_high = brier_low;
             inner_low = high - ratio * (high - low);
-            nll_low = nll(inner_low);
+            brier_low = brier(inner_low);
         } else {
             low = inner_low;
             inner_low = inner_high;
-            nll_low = nll_high;
+            brier_low = brier_high;
             inner_high = low + ratio * (high - low);
-            nll_high = nll(inner_high);
+            brier_high = brier(inner_high);
         }
     }
     (0.5 * (low + high)).exp() as f32
@@ -69,22 +87,38 @@ pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize], weights
 
 /// Mean negative log-likelihood of `labels` under `softmax(logits / temperature)`.
 pub fn mean_nll(logits: &[Vec<f32>], labels: &[usize], temperature: f64) -> f64 {
-    weighted_nll(logits, labels, &vec![1.0; labels.len()], temperature)
+    let total: f64 = logits
+        .iter()
+        .zip(labels)
+        .map(|(row, &label)| {
+            let scaled: Vec<f64> = row.iter().map(|&z| f64::from(z) / temperature).collect();
+            log_sum_exp(&scaled) - scaled.get(label).copied().unwrap_or(f64::NEG_INFINITY)
+        })
+        .sum();
+    total / logits.len().max(1) as f64
 }
 
-/// [`mean_nll`] with a weight per prediction.
-fn weighted_nll(logits: &[Vec<f32>], labels: &[usize], weights: &[f64], temperature: f64) -> f64 {
+/// Weighted mean multi-class Brier score (sum over classes of (p - [class is the label])^2)
+/// of `labels` under `softmax(logits / temperature)`.
+fn weighted_brier(logits: &[Vec<f32>], labels: &[usize], weights: &[f64], temperature: f64) -> f64 {
     let (total, weight) = logits
         .iter()
         .zip(labels)
         .zip(weights)
         .map(|((row, &label), &weight)| {
             let scaled: Vec<f64> = row.iter().map(|&z| f64::from(z) / temperature).collect();
-            let nll =
-                log_sum_exp(&scaled) - scaled.get(label).copied().unwrap_or(f64::NEG_INFINITY);
-            (weight * nll, weight)
+            let normaliser = log_sum_exp(&scaled);
+            let brier: f64 = scaled
+                .iter()
+                .enumerate()
+                .map(|(class, &z)| {
+                    let target = if class == label { 1.0 } else { 0.0 };
+                    ((z - normaliser).exp() - target).powi(2)
+                })
+                .sum();
+            (weight * brier, weight)
         })
-        .fold((0.0, 0.0), |(t, w), (n, v)| (t + n, w + v));
+        .fold((0.0, 0.0), |(t, w), (b, v)| (t + b, w + v));
     total / weight.max(f64::MIN_POSITIVE)
 }
 
@@ -153,6 +187,26 @@ mod tests {
             (p[0] - 2.0 / 3.0).abs() < 1e-3,
             "{p:?} at T = {temperature}"
         );
+    }
+
+    #[test]
+    fn a_few_answers_wrong_at_probability_one_do_not_set_the_temperature() {
+        // 100 predictions calibrated at T = 1 (p = 0.8, right 80 times), then 5 wrong ones
+        // with a logit gap of 40 (p ~ 1 for the wrong class).
+        let sure = vec![4f32.ln(), 0.0];
+        let mut logits = vec![sure.clone(); 100];
+        let mut labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 80)).collect();
+        logits.extend(vec![vec![40.0, 0.0]; 5]);
+        labels.extend([1; 5]);
+        let temperature = fit_temperature(&logits, &labels, &vec![1.0; labels.len()]);
+        assert!((0.8..1.6).contains(&temperature), "{temperature}");
+        // The log-likelihood would flatten everything to pay for those five.
+        let nll_at = |t: f64| mean_nll(&logits, &labels, t);
+        assert!(nll_at(4.0) < nll_at(f64::from(temperature)));
+        // Weights: the five count as much as the hundred (one speaker each), so T rises.
+        let mut weights = vec![1.0; 100];
+        weights.extend([20.0; 5]);
+        assert!(fit_temperature(&logits, &labels, &weights) > 2.0 * temperature);
     }
 
     #[test]

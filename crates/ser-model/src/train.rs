@@ -243,8 +243,8 @@ pub fn train(
 }
 
 /// Temperature scaling fitted on out-of-fold predictions: the training clips are dealt into
-/// `calibration_folds` folds (whole speakers per fold when there are at least as many
-/// speakers as folds, else clips round-robin within each emotion), a model is trained on
+/// `calibration_folds` folds (whole speakers per fold when there are two or more, at most one
+/// fold per speaker; else clips round-robin within each emotion), a model is trained on
 /// all folds but one (augmented copies of held-out clips left out too) and predicts the
 /// held-out fold.
 fn out_of_fold_calibration(
@@ -253,7 +253,12 @@ fn out_of_fold_calibration(
     train: &LabelledFeatures,
     progress: &dyn TrainProgress,
 ) -> Result<crate::Calibration, ModelError> {
-    let folds = setup.training.calibration_folds;
+    let speakers = distinct_speakers(clips);
+    let (folds, grouping) = if speakers >= 2 {
+        (setup.training.calibration_folds.min(speakers), "speaker")
+    } else {
+        (setup.training.calibration_folds, "stratified")
+    };
     let fold_of = calibration_folds(clips, folds);
     let mut probabilities = Vec::new();
     let mut labels = Vec::new();
@@ -299,11 +304,6 @@ fn out_of_fold_calibration(
         .iter()
         .map(|clip| 1.0 / clips_per_speaker[clip.speaker.as_str()] as f64)
         .collect();
-    let grouping = if distinct_speakers(clips) >= folds {
-        "speaker"
-    } else {
-        "stratified"
-    };
     Ok(crate::fit_calibration(
         &probabilities,
         &labels,
@@ -323,9 +323,11 @@ fn distinct_speakers(clips: &[Clip]) -> usize {
 }
 
 /// The calibration fold of every clip: whole speakers dealt round-robin in sorted order
-/// when there are at least `folds` speakers, else clips dealt round-robin per emotion.
+/// when there are two speakers or more (so the temperature is fitted on voices each model
+/// never heard; with fewer speakers than `folds`, one fold per speaker), else clips dealt
+/// round-robin per emotion.
 fn calibration_folds(clips: &[Clip], folds: usize) -> Vec<usize> {
-    if distinct_speakers(clips) >= folds {
+    if distinct_speakers(clips) >= 2 {
         let mut speakers: Vec<&str> = clips.iter().map(|clip| clip.speaker.as_str()).collect();
         speakers.sort_unstable();
         speakers.dedup();
@@ -386,4 +388,39 @@ fn augmented_features(
             Ok(matrix)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clip(speaker: &str, emotion: Emotion) -> Clip {
+        Clip {
+            path: PathBuf::from(format!("{speaker}_{}.wav", emotion.as_str())),
+            speaker: speaker.into(),
+            emotion,
+            text: None,
+        }
+    }
+
+    #[test]
+    fn calibration_folds_hold_out_whole_speakers_whenever_there_are_two() {
+        let two_speakers: Vec<Clip> = ["YAF", "OAF", "YAF", "OAF"]
+            .iter()
+            .map(|speaker| clip(speaker, Emotion::ALL[0]))
+            .collect();
+        // Five folds asked for, two speakers: one fold each (sorted: OAF 0, YAF 1).
+        assert_eq!(calibration_folds(&two_speakers, 2), [1, 0, 1, 0]);
+        let six: Vec<Clip> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|speaker| clip(speaker, Emotion::ALL[1]))
+            .collect();
+        assert_eq!(calibration_folds(&six, 5), [0, 1, 2, 3, 4, 0]);
+        // One speaker: clips dealt round-robin within each emotion.
+        let one: Vec<Clip> = [0, 0, 1, 0, 1]
+            .iter()
+            .map(|&e| clip("YAF", Emotion::ALL[e]))
+            .collect();
+        assert_eq!(calibration_folds(&one, 2), [0, 1, 0, 0, 1]);
+    }
 }

@@ -282,7 +282,11 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
     let split: serde_json::Value = serde_json::from_str(&split).unwrap();
     let train = split["train"].as_array().unwrap();
     assert_eq!(train.len(), 14, "OAF trains: {split}");
-    assert!(train.iter().all(|path| path.as_str().unwrap().contains("/OAF_")));
+    assert!(
+        train
+            .iter()
+            .all(|path| path.as_str().unwrap().contains("/OAF_"))
+    );
     let classifier =
         Classifier::load(&dir.path().join("out").join(&run.dir).join("model.serb")).unwrap();
     assert_eq!(classifier.info().corpus, "manifest+manifest");

@@ -45,7 +45,7 @@ pub fn fit_temperature(log_probabilities: &[Vec<f32>], labels: &[usize], weights
     if log_probabilities.is_empty()
         || log_probabilities.len() != labels.len()
         || weights.len() != labels.len()
-        || !(total_weight > 0.0)
+        || total_weight.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
     {
         return 1.0;
     }

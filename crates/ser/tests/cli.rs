@@ -213,7 +213,12 @@ fn silence_and_a_4_ms_file_get_no_emotion_and_exit_status_zero() {
     // Under a threshold of 1 the table marks the emotion (a RAVDESS clip: the calibrated
     // default model is far from sure of it, while TESS clips can round to exactly 1).
     let ravdess = data_dir().join("ravdess/Actor_01/03-01-05-01-01-01-01.flac");
-    let output = ser(&["predict", "--uncertain-below", "1", ravdess.to_str().unwrap()]);
+    let output = ser(&[
+        "predict",
+        "--uncertain-below",
+        "1",
+        ravdess.to_str().unwrap(),
+    ]);
     let table = String::from_utf8(output.stdout).unwrap();
     assert!(table.contains("angry? "), "{table}");
     assert!(

@@ -14,7 +14,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use symphonia::core::sample::SampleFormat;
 
-use crate::{Audio, AudioError, AudioInfo, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use crate::{Audio, AudioError, AudioInfo, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_samples};
 
 /// A decoded file: what was found in it, and its samples downmixed to mono at the native rate.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,7 +152,7 @@ impl AudioStream {
             enable_gapless: true,
             ..Default::default()
         };
-        let probed = symphonia::default::get_probe()
+        let probed = crate::probe::probe()
             .format(
                 &Hint::new(),
                 stream,
@@ -322,9 +322,19 @@ impl AudioStream {
                             usize::from(self.info.channels)
                         }
                     };
-                    // Integer samples are finite by construction; float ones may not be.
+                    // Integer samples are within full scale by construction; float ones may
+                    // be anything.
                     if matches!(buffer, AudioBufferRef::F32(_) | AudioBufferRef::F64(_)) {
-                        check_finite(&self.path, self.info.frames, width, &out[start..])?;
+                        check_samples(&out[start..]).map_err(|(index, value)| {
+                            AudioError::InvalidSamples {
+                                path: self.path.clone(),
+                                reason: format!(
+                                    "frame {} is {value:e} ({})",
+                                    self.info.frames + (index / width) as u64,
+                                    crate::SAMPLE_LIMIT_REASON
+                                ),
+                            }
+                        })?;
                     }
                     self.info.frames += ((out.len() - start) / width) as u64;
                     return Ok(true);
@@ -465,27 +475,6 @@ fn append_mono(
     }
 }
 
-/// Reject NaN or infinite samples; `first_frame` is the frame of `samples[0]` in the stream,
-/// `width` the samples per frame.
-fn check_finite(
-    path: &Path,
-    first_frame: u64,
-    width: usize,
-    samples: &[f32],
-) -> Result<(), AudioError> {
-    match samples.iter().position(|s| !s.is_finite()) {
-        Some(index) => Err(AudioError::InvalidSamples {
-            path: path.to_path_buf(),
-            reason: format!(
-                "frame {} is {} (NaN or infinite samples)",
-                first_frame + (index / width) as u64,
-                samples[index]
-            ),
-        }),
-        None => Ok(()),
-    }
-}
-
 /// Bytes needed to recognise every container [`sniff_container`] knows.
 const MAGIC_LEN: usize = 12;
 
@@ -559,6 +548,12 @@ fn map_error(path: &Path, error: SymphoniaError, stage: &str) -> AudioError {
             }
         }
         SymphoniaError::IoError(source) => AudioError::Io { path, source },
+        SymphoniaError::DecodeError(crate::probe::ZERO_SAMPLE_RATE) => {
+            AudioError::InvalidSampleRate {
+                path,
+                sample_rate: 0,
+            }
+        }
         SymphoniaError::Unsupported(what) if what.contains("no suitable format reader") => {
             AudioError::Unsupported {
                 path,

@@ -28,4 +28,10 @@ pub enum AudioError {
     InvalidParameter(String),
     #[error("resampling failed: {0}")]
     Resample(String),
+    /// A panic inside a decoder or DSP library, caught by [`crate::isolate`].
+    #[error(
+        "{path}: internal error while processing the audio (a bug in ser or a library it \
+         uses; please report it with this file): {message}"
+    )]
+    Internal { path: PathBuf, message: String },
 }

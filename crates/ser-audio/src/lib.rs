@@ -8,10 +8,14 @@ pub mod augment;
 mod decode;
 mod energy;
 mod error;
+mod isolate;
 mod load;
 mod preprocess;
+mod probe;
 mod resample;
 pub mod segment;
+pub mod signals;
+pub mod voice;
 
 use std::path::Path;
 
@@ -20,6 +24,7 @@ pub use decode::{
     decode_file_channels,
 };
 pub use error::AudioError;
+pub use isolate::{install_panic_hook, isolate};
 pub use load::{LoadOptions, Loaded, Source, load_channels};
 pub use preprocess::{
     Normalization, PreprocessConfig, TrimConfig, fix_length, preemphasis, trim_range,
@@ -30,6 +35,26 @@ pub use resample::resample;
 pub const MIN_SAMPLE_RATE: u32 = 1_000;
 /// Highest sample rate accepted from a file or as a target.
 pub const MAX_SAMPLE_RATE: u32 = 768_000;
+
+/// Largest sample magnitude accepted from a float decoder or by [`resample`]: 2^24, the
+/// scale of 24-bit integers, which some programs write into float files. Anything larger is
+/// corrupt data, and rubato's FFT overflows to NaN (and panics) on values near `f32::MAX`.
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 16_777_216.0;
+
+/// Why [`check_samples`] rejects a sample, for error messages.
+const SAMPLE_LIMIT_REASON: &str = "samples must be finite and within ±2^24; full scale is ±1";
+
+/// The index and value of the first sample that is NaN, infinite or larger in magnitude
+/// than [`MAX_SAMPLE_MAGNITUDE`].
+fn check_samples(samples: &[f32]) -> Result<(), (usize, f32)> {
+    match samples
+        .iter()
+        .position(|s| !s.is_finite() || s.abs() > MAX_SAMPLE_MAGNITUDE)
+    {
+        Some(index) => Err((index, samples[index])),
+        None => Ok(()),
+    }
+}
 
 /// Decode a file and prepare it as `config` says (see [`PreprocessConfig::apply`]).
 pub fn load(path: &Path, config: &PreprocessConfig) -> Result<Audio, AudioError> {

@@ -42,6 +42,12 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 pub fn resample(audio: &Audio, target_rate: u32) -> Result<Audio, AudioError> {
     check_rate(target_rate)?;
     check_rate(audio.sample_rate)?;
+    crate::check_samples(&audio.samples).map_err(|(index, value)| {
+        AudioError::InvalidParameter(format!(
+            "cannot resample: sample {index} is {value:e} ({})",
+            crate::SAMPLE_LIMIT_REASON
+        ))
+    })?;
     let samples = resample_between(&audio.samples, audio.sample_rate, target_rate)?;
     Ok(Audio::new(samples, target_rate))
 }

@@ -199,3 +199,74 @@ fn lying_or_truncated_data_sizes_yield_the_samples_present() {
         Err(error) => assert!(error.to_string().contains("cut.wav"), "{error}"),
     }
 }
+
+/// Whether an error is of the expected kind.
+type ErrorKind = fn(&AudioError) -> bool;
+
+/// Inputs that once panicked inside symphonia or rubato (issue 12, `tests/fixtures/crashes/`,
+/// described in its README): each must now fail with a typed error naming the file.
+#[test]
+fn inputs_that_crashed_a_dependency_give_typed_errors() {
+    let crashes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crashes");
+    let zero_rate =
+        |e: &AudioError| matches!(e, AudioError::InvalidSampleRate { sample_rate: 0, .. });
+    let cases: [(&str, ErrorKind); 4] = [
+        ("aiff-zero-rate.aiff", zero_rate),
+        ("aiff-negative-rate.aiff", zero_rate),
+        ("wav-zero-rate.wav", zero_rate),
+        ("wav-float-huge-sample.wav", |e| {
+            matches!(e, AudioError::InvalidSamples { .. })
+        }),
+    ];
+    for (name, kind) in cases {
+        let path = crashes.join(name);
+        assert_error(decode_file(&path), name, kind);
+        // The in-memory path (HTTP uploads, stdin) goes through the same checks.
+        let bytes = std::fs::read(&path).unwrap();
+        assert_error(decode_bytes(bytes, name), name, kind);
+    }
+}
+
+#[test]
+fn a_zero_rate_header_after_leading_junk_is_caught_too() {
+    // symphonia's probe skips bytes until it finds a container marker.
+    let crashes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crashes");
+    let mut bytes = b"junk before the header".to_vec();
+    bytes.extend(std::fs::read(crashes.join("aiff-zero-rate.aiff")).unwrap());
+    assert_error(decode_bytes(bytes, "junk.aiff"), "junk.aiff", |e| {
+        matches!(e, AudioError::InvalidSampleRate { .. })
+    });
+}
+
+#[test]
+fn float_samples_far_beyond_full_scale_are_rejected() {
+    for (value, rejected) in [
+        (1.5, false),
+        (40_000.0, false),
+        (1e9, true),
+        (-3.4e38, true),
+    ] {
+        let bytes = wav_bytes(
+            WAVE_FORMAT_IEEE_FLOAT,
+            1,
+            RATE,
+            32,
+            &encode(WAVE_FORMAT_IEEE_FLOAT, 32, &[0.1, value, 0.2]),
+            None,
+        );
+        match decode_bytes(bytes, "loud.wav") {
+            Ok(decoded) => {
+                assert!(!rejected, "{value} accepted");
+                assert_eq!(decoded.audio.samples[1], value as f32);
+            }
+            Err(error) => {
+                assert!(rejected, "{value} rejected: {error}");
+                assert!(
+                    matches!(error, AudioError::InvalidSamples { .. }),
+                    "{error:?}"
+                );
+                assert!(error.to_string().contains("frame 1"), "{error}");
+            }
+        }
+    }
+}

@@ -150,6 +150,21 @@ fn same_rate_is_identity_and_bad_rates_are_errors() {
     assert!(resample(&empty, 8_000).unwrap().samples.is_empty());
 }
 
+/// Samples that do not come from a decoder (augmentation, library users) are checked too:
+/// rubato's FFT overflows on huge values and then panics (issue 12).
+#[test]
+fn non_finite_or_huge_samples_are_errors_not_panics() {
+    for bad in [f32::NAN, f32::INFINITY, 3.4e38] {
+        let mut samples = vec![0.1; 30_000];
+        samples[13] = bad;
+        let error = resample(&Audio::new(samples, 24_414), 22_050).unwrap_err();
+        assert!(
+            matches!(&error, AudioError::InvalidParameter(m) if m.contains("sample 13")),
+            "{bad}: {error:?}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]

@@ -54,27 +54,36 @@ impl FeatureCache {
         config: &FeatureConfig,
         path: &Path,
     ) -> Result<FeatureMatrix, DataError> {
-        self.get_or_compute_with(config, path, || config.extract_file(path))
+        self.cached(config, path, || config.extract_file(path))?
     }
 
     /// The cached features of `path` under `config`, computed with `compute` and stored on a
-    /// miss.
-    pub fn get_or_compute_with(
+    /// miss. The outer error is the cache's own (an entry cannot be written), the inner one
+    /// the clip's (it cannot be read, decoded or analysed).
+    fn cached(
         &self,
         config: &FeatureConfig,
         path: &Path,
         compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
-    ) -> Result<FeatureMatrix, DataError> {
-        let entry = self.entry_path(&cache_key(config, path)?);
+    ) -> Result<Result<FeatureMatrix, DataError>, DataError> {
+        let key = match cache_key(config, path) {
+            Ok(key) => key,
+            Err(clip_error) => return Ok(Err(clip_error)),
+        };
+        let entry = self.entry_path(&key);
         if let Some(matrix) = std::fs::read(&entry).ok().and_then(|b| decode_entry(&b)) {
-            return Ok(matrix);
+            return Ok(Ok(matrix));
         }
-        let matrix = compute().map_err(|source| DataError::Feature {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        write_atomically(&entry, &encode_entry(&matrix))?;
-        Ok(matrix)
+        match compute() {
+            Ok(matrix) => {
+                write_atomically(&entry, &encode_entry(&matrix))?;
+                Ok(Ok(matrix))
+            }
+            Err(source) => Ok(Err(DataError::Feature {
+                path: path.to_path_buf(),
+                source,
+            })),
+        }
     }
 
     fn entry_path(&self, key: &str) -> PathBuf {
@@ -82,15 +91,36 @@ impl FeatureCache {
     }
 }
 
-/// Features of every clip, in clip order, extracted in parallel (through the cache when one
-/// is given). `on_progress` is called once per finished clip, from worker threads. The first
-/// failure is returned and names its file.
+/// Features of a list of clips: those that could be read, and those that could not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractedFeatures {
+    /// The clips whose features were extracted, in input order.
+    pub clips: Vec<Clip>,
+    /// Their features, one matrix per clip of `clips`.
+    pub matrices: Vec<FeatureMatrix>,
+    /// Clips left out because they could not be read, decoded or analysed, in input order.
+    pub skipped: Vec<SkippedClip>,
+}
+
+/// A clip left out of a run: its file is missing, unreadable or broken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedClip {
+    pub path: PathBuf,
+    /// What went wrong; names the file.
+    pub reason: String,
+}
+
+/// Features of every clip, extracted in parallel (through the cache when one is given).
+/// `on_progress` is called once per finished clip, from worker threads. A clip that cannot
+/// be read, decoded or analysed (even one that makes a library panic) is skipped and listed
+/// in [`ExtractedFeatures::skipped`]; the call fails only if the cache cannot be written or
+/// no clip at all could be used.
 pub fn extract_features(
     clips: &[Clip],
     config: &FeatureConfig,
     cache: Option<&FeatureCache>,
     on_progress: &(dyn Fn() + Sync),
-) -> Result<Vec<FeatureMatrix>, DataError> {
+) -> Result<ExtractedFeatures, DataError> {
     extract_features_with(
         clips,
         config,
@@ -100,32 +130,55 @@ pub fn extract_features(
     )
 }
 
-/// [`extract_features`] with another extractor: features of every clip, in clip order,
-/// computed in parallel with `compute` (through the
-/// cache when one is given). `on_progress` is called once per finished clip, from worker
-/// threads. The first failure is returned and names its file.
+/// [`extract_features`] with another extractor, `compute`.
 pub fn extract_features_with(
     clips: &[Clip],
     config: &FeatureConfig,
     cache: Option<&FeatureCache>,
     on_progress: &(dyn Fn() + Sync),
     compute: impl Fn(&FeatureConfig, &Path) -> Result<FeatureMatrix, FeatureError> + Sync,
-) -> Result<Vec<FeatureMatrix>, DataError> {
-    clips
+) -> Result<ExtractedFeatures, DataError> {
+    let results: Vec<Result<Result<FeatureMatrix, DataError>, DataError>> = clips
         .par_iter()
         .map(|clip| {
             let path = clip.path.as_path();
+            // A panic inside a decoder or DSP library fails this clip only.
+            let compute = || ser_audio::isolate(path, || compute(config, path));
             let features = match cache {
-                Some(cache) => cache.get_or_compute_with(config, path, || compute(config, path)),
-                None => compute(config, path).map_err(|source| DataError::Feature {
+                Some(cache) => cache.cached(config, path, compute),
+                None => Ok(compute().map_err(|source| DataError::Feature {
                     path: path.to_path_buf(),
                     source,
-                }),
+                })),
             };
             on_progress();
             features
         })
-        .collect()
+        .collect();
+    let mut extracted = ExtractedFeatures::default();
+    for (clip, result) in clips.iter().zip(results) {
+        match result? {
+            Ok(matrix) => {
+                extracted.clips.push(clip.clone());
+                extracted.matrices.push(matrix);
+            }
+            Err(error) => extracted.skipped.push(SkippedClip {
+                path: clip.path.clone(),
+                reason: match error {
+                    // The extractor's errors name the file already.
+                    DataError::Feature { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                },
+            }),
+        }
+    }
+    match extracted.skipped.first() {
+        Some(first) if extracted.clips.is_empty() => Err(DataError::NoReadableClips {
+            count: clips.len(),
+            first: first.reason.clone(),
+        }),
+        _ => Ok(extracted),
+    }
 }
 
 fn cache_key(config: &FeatureConfig, path: &Path) -> Result<String, DataError> {

@@ -22,6 +22,8 @@ pub enum DataError {
         path: PathBuf,
         source: ser_features::FeatureError,
     },
+    #[error("none of the {count} clips could be used; the first: {first}")]
+    NoReadableClips { count: usize, first: String },
     #[error("{path}: {reason}")]
     InvalidFile { path: PathBuf, reason: String },
     #[error("invalid split: {0}")]

@@ -2,10 +2,12 @@
 //!
 //! - [`load_corpus`] reads TESS, RAVDESS, CREMA-D, SAVEE, EmoDB or a CSV manifest into
 //!   [`Clip`]s labelled with the seven TESS [`Emotion`]s; clips whose label has no
-//!   counterpart are listed in [`Corpus::unmapped`].
+//!   counterpart are listed in [`Corpus::unmapped`]; [`load_corpora`] joins several
+//!   [`CorpusSource`]s (`KIND[=PATH]`) into one.
 //! - [`stratified_split`], [`speaker_split`], [`leave_one_speaker_out`],
 //!   [`stratified_kfold`] and [`cross_corpus_split`] make deterministic, seeded [`Split`]s.
-//! - [`FeatureCache`] and [`extract_features`] compute features in parallel, once.
+//! - [`FeatureCache`] and [`extract_features`] compute features in parallel, once; clips
+//!   that cannot be read are skipped and listed ([`SkippedClip`]).
 
 mod cache;
 mod corpus;
@@ -13,10 +15,12 @@ mod emotion;
 mod error;
 mod split;
 
-pub use cache::{FeatureCache, extract_features, extract_features_with};
+pub use cache::{
+    ExtractedFeatures, FeatureCache, SkippedClip, extract_features, extract_features_with,
+};
 pub use corpus::{
-    Corpus, CorpusKind, UNKNOWN_SPEAKER, UnmappedClip, default_data_dir, default_tess_dir,
-    load_corpus,
+    Corpus, CorpusKind, CorpusSource, UNKNOWN_SPEAKER, UnmappedClip, default_data_dir,
+    default_tess_dir, load_corpora, load_corpus,
 };
 pub use emotion::{Emotion, LabelError};
 pub use error::DataError;

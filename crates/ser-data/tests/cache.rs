@@ -68,7 +68,9 @@ fn second_extraction_is_served_from_the_cache_in_clip_order() {
     assert_eq!(calls.load(Ordering::SeqCst), 12);
     assert_eq!(progress.load(Ordering::SeqCst), 24);
     assert_eq!(first, second);
-    for (i, matrix) in first.iter().enumerate() {
+    assert_eq!(first.clips, clips);
+    assert!(first.skipped.is_empty());
+    for (i, matrix) in first.matrices.iter().enumerate() {
         assert_eq!((matrix.n_features, matrix.n_frames), (2, i + 1));
     }
     // A changed file is a different key.
@@ -114,37 +116,75 @@ fn corrupted_entries_are_recomputed() {
 }
 
 #[test]
-fn failures_name_the_file() {
-    let (_dir, mut clips) = fixture(2);
+fn unreadable_or_panicking_clips_are_skipped_and_listed() {
+    let (_dir, mut clips) = fixture(3);
     clips[1].path = PathBuf::from("/nonexistent/missing.wav");
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = FeatureCache::new(cache_dir.path().to_path_buf());
     let calls = AtomicUsize::new(0);
-    let error = extract_features_with(
+    let extracted = extract_features_with(
         &clips,
         &FeatureConfig::default(),
         Some(&cache),
         &|| {},
         fake_extract(&calls),
     )
-    .unwrap_err();
-    assert!(matches!(error, DataError::Io { .. }));
-    assert!(error.to_string().contains("missing.wav"), "{error}");
+    .unwrap();
+    assert_eq!(extracted.clips, [clips[0].clone(), clips[2].clone()]);
+    assert_eq!(extracted.matrices.len(), 2);
+    assert_eq!(extracted.matrices[1].n_frames, 3);
+    assert_eq!(extracted.skipped.len(), 1);
+    assert_eq!(extracted.skipped[0].path, clips[1].path);
+    let reason = &extracted.skipped[0].reason;
+    assert!(reason.contains("missing.wav"), "{reason}");
+
+    // A library panic on one clip (issue 12) costs that clip, not the run.
+    let panics_on_clip0 = |config: &FeatureConfig, path: &std::path::Path| {
+        assert!(!path.ends_with("clip0.wav"), "slice index out of range");
+        fake_extract(&calls)(config, path)
+    };
+    let extracted = extract_features_with(
+        &clips[..1],
+        &FeatureConfig::default(),
+        None,
+        &|| {},
+        |c, p| panics_on_clip0(c, p),
+    );
+    let error = extracted.unwrap_err().to_string();
+    assert!(error.contains("none of the 1 clips"), "{error}");
+    assert!(error.contains("clip0.wav: internal error"), "{error}");
+    let mut both = clips.clone();
+    both.remove(1);
+    let extracted = extract_features_with(
+        &both,
+        &FeatureConfig::default(),
+        None,
+        &|| {},
+        panics_on_clip0,
+    )
+    .unwrap();
+    assert_eq!(extracted.clips, [both[1].clone()]);
+    assert!(
+        extracted.skipped[0]
+            .reason
+            .contains("slice index out of range")
+    );
+}
+
+#[test]
+fn a_run_where_no_clip_can_be_used_fails_naming_the_first_reason() {
+    let (_dir, clips) = fixture(2);
     let failing = |_: &FeatureConfig, _: &std::path::Path| {
         Err(FeatureError::InvalidParameter(
             "n_mels must be positive".into(),
         ))
     };
-    let error = extract_features_with(
-        &clips[..1],
-        &FeatureConfig::default(),
-        None,
-        &|| {},
-        failing,
-    )
-    .unwrap_err();
-    assert!(error.to_string().contains("clip0.wav"), "{error}");
+    let error = extract_features_with(&clips, &FeatureConfig::default(), None, &|| {}, failing)
+        .unwrap_err();
+    assert!(matches!(error, DataError::NoReadableClips { count: 2, .. }));
     assert!(error.to_string().contains("n_mels"), "{error}");
+    let nothing = extract_features_with(&[], &FeatureConfig::default(), None, &|| {}, failing);
+    assert_eq!(nothing.unwrap(), ser_data::ExtractedFeatures::default());
 }
 
 #[test]
@@ -161,12 +201,13 @@ fn real_tess_clips_are_extracted_once_and_cached_exactly() {
     let second = ser_data::extract_features(&clips, &config, Some(&cache), &|| {}).unwrap();
     assert_eq!(uncached, first);
     assert_eq!(first, second);
-    for matrix in &first {
+    assert!(first.skipped.is_empty());
+    for matrix in &first.matrices {
         assert_eq!(matrix.n_features, config.n_features());
         assert!(matrix.n_frames > 50, "{} frames", matrix.n_frames);
     }
     assert_eq!(
         cache.get_or_compute(&config, &clips[0].path).unwrap(),
-        first[0]
+        first.matrices[0]
     );
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::EvalError;
+use crate::{Calibration, EvalError, ReliabilityBin};
 
 /// Precision, recall, F1 and support of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,15 +187,37 @@ impl ClassificationReport {
     /// Writes the report as pretty JSON, with the row-normalised confusion matrix added as
     /// `confusion_normalized`.
     pub fn save_json(&self, path: &Path) -> Result<(), EvalError> {
+        self.save_json_with_calibration(path, None)
+    }
+
+    /// As [`ClassificationReport::save_json`], plus `ece`, `nll`, `brier` and
+    /// `reliability_bins` when `calibration` is given.
+    pub fn save_json_with_calibration(
+        &self,
+        path: &Path,
+        calibration: Option<&Calibration>,
+    ) -> Result<(), EvalError> {
         #[derive(Serialize)]
-        struct WithNormalized<'a> {
+        struct MetricsFile<'a> {
             #[serde(flatten)]
             report: &'a ClassificationReport,
             confusion_normalized: Vec<Vec<f64>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            ece: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            nll: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            brier: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reliability_bins: Option<&'a [ReliabilityBin]>,
         }
-        let json = serde_json::to_string_pretty(&WithNormalized {
+        let json = serde_json::to_string_pretty(&MetricsFile {
             report: self,
             confusion_normalized: self.normalized_confusion(),
+            ece: calibration.map(|c| c.ece),
+            nll: calibration.map(|c| c.nll),
+            brier: calibration.map(|c| c.brier),
+            reliability_bins: calibration.map(|c| c.bins.as_slice()),
         })
         .map_err(|source| EvalError::Json {
             path: path.to_path_buf(),

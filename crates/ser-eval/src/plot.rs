@@ -1,4 +1,5 @@
-//! PNG and SVG pictures: the confusion matrix and the training curves.
+//! PNG and SVG pictures: the confusion matrix, the reliability diagram and the training
+//! curves.
 //!
 //! PNG text is rasterised by plotters' ab_glyph backend from DejaVu Sans embedded in the
 //! binary, so plots look the same on a machine without any system fonts.
@@ -11,7 +12,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::{ClassificationReport, EpochRecord, EvalError};
+use crate::{Calibration, ClassificationReport, EpochRecord, EvalError};
 
 const FONT: &str = "sans-serif";
 
@@ -37,6 +38,22 @@ pub fn plot_confusion_matrix(
         ));
     }
     render(&ConfusionFigure { report }, path_without_ext)
+}
+
+/// Draws the reliability diagram of `calibration` to `<path>.png` and `<path>.svg`: per
+/// confidence bin, the accuracy as a bar against the diagonal of perfect calibration, the
+/// gap to the bin's mean confidence shaded, the clip count over each bar, the ECE in the
+/// title.
+pub fn plot_reliability_diagram(
+    calibration: &Calibration,
+    path_without_ext: &Path,
+) -> Result<(), EvalError> {
+    if calibration.bins.is_empty() {
+        return Err(EvalError::InvalidInput(
+            "reliability diagram without bins".into(),
+        ));
+    }
+    render(&ReliabilityFigure { calibration }, path_without_ext)
 }
 
 /// Draws loss (train/validation) and accuracy and macro-F1 per epoch to `<path>.png` and
@@ -195,6 +212,119 @@ fn blues(share: f64) -> RGBColor {
     let share = share.clamp(0.0, 1.0);
     let mix = |light: u8, dark: u8| (light as f64 + (dark as f64 - light as f64) * share) as u8;
     RGBColor(mix(247, 8), mix(251, 48), mix(255, 107))
+}
+
+struct ReliabilityFigure<'a> {
+    calibration: &'a Calibration,
+}
+
+const ACCURACY_COLOR: RGBColor = RGBColor(31, 119, 180);
+const GAP_COLOR: RGBColor = RGBColor(214, 39, 40);
+
+impl Figure for ReliabilityFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (720, 720)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let calibration = self.calibration;
+        let clips: u64 = calibration.bins.iter().map(|b| b.count).sum();
+        area.fill(&WHITE)?;
+        let title = format!(
+            "Reliability: ECE {:.3} ({} bins), NLL {:.3}, Brier {:.3}, {clips} clips",
+            calibration.ece,
+            calibration.bins.len(),
+            calibration.nll,
+            calibration.brier
+        );
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FONT, 19))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.08)?;
+        chart
+            .configure_mesh()
+            .x_desc("confidence (probability of the predicted class)")
+            .y_desc("accuracy")
+            .x_labels(11)
+            .y_labels(11)
+            .y_label_formatter(&|y| {
+                if *y <= 1.0 {
+                    format!("{y:.1}")
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(RGBColor(245, 245, 245))
+            .draw()?;
+        let filled = || calibration.bins.iter().filter(|b| b.count > 0);
+        chart
+            .draw_series(filled().map(|b| {
+                Rectangle::new(
+                    [(b.lower, 0.0), (b.upper, b.accuracy)],
+                    ACCURACY_COLOR.mix(0.8).filled(),
+                )
+            }))?
+            .label("accuracy of the bin")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 16, y + 6)], ACCURACY_COLOR.filled())
+            });
+        chart
+            .draw_series(filled().map(|b| {
+                let (low, high) = if b.accuracy < b.confidence {
+                    (b.accuracy, b.confidence)
+                } else {
+                    (b.confidence, b.accuracy)
+                };
+                Rectangle::new(
+                    [(b.lower, low), (b.upper, high)],
+                    GAP_COLOR.mix(0.3).filled(),
+                )
+            }))?
+            .label("gap to the mean confidence")
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 6), (x + 16, y + 6)], GAP_COLOR.mix(0.3).filled())
+            });
+        // Thin white edges keep neighbouring bars apart.
+        chart.draw_series(filled().map(|b| {
+            Rectangle::new(
+                [(b.lower, 0.0), (b.upper, b.accuracy)],
+                WHITE.stroke_width(1),
+            )
+        }))?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                RGBColor(90, 90, 90).stroke_width(2),
+            )))?
+            .label("perfect calibration")
+            .legend(|(x, y)| {
+                PathElement::new([(x, y), (x + 16, y)], RGBColor(90, 90, 90).stroke_width(2))
+            });
+        for bin in filled() {
+            let top = bin.accuracy.max(bin.confidence);
+            chart.draw_series(std::iter::once(Text::new(
+                bin.count.to_string(),
+                ((bin.lower + bin.upper) / 2.0, top + 0.012),
+                text_style(12, &BLACK, HPos::Center, VPos::Bottom),
+            )))?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        Ok(())
+    }
 }
 
 struct CurvesFigure<'a> {

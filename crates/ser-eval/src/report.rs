@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::{
-    ClassificationReport, EpochRecord, EvalError, PredictionRow, mean_std, plot_confusion_matrix,
-    plot_training_curves, write_predictions_csv,
+    CALIBRATION_BINS, Calibration, ClassificationReport, EpochRecord, EvalError, PredictionRow,
+    mean_std, plot_confusion_matrix, plot_reliability_diagram, plot_training_curves,
+    write_predictions_csv,
 };
 
 /// A Markdown document built block by block.
@@ -186,16 +187,34 @@ pub struct EvaluationRun<'a> {
 /// File names [`write_evaluation`] uses inside the output folder.
 pub const METRICS_FILE: &str = "metrics.json";
 pub const CONFUSION_PLOT: &str = "confusion_matrix";
+pub const RELIABILITY_PLOT: &str = "reliability";
 pub const CURVES_PLOT: &str = "training_curves";
 pub const PREDICTIONS_FILE: &str = "predictions.csv";
 pub const REPORT_FILE: &str = "report.md";
 
-/// Writes `metrics.json`, `confusion_matrix.{png,svg}`, `training_curves.{png,svg}` (with a
-/// non-empty log), `predictions.csv` (with predictions) and `report.md` linking them into
-/// `out_dir`; returns the report's path.
-pub fn write_evaluation(out_dir: &Path, run: &EvaluationRun<'_>) -> Result<PathBuf, EvalError> {
+/// What [`write_evaluation`] wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenEvaluation {
+    pub report_path: PathBuf,
+    /// Calibration of the predictions' probabilities (`None` without predictions).
+    pub calibration: Option<Calibration>,
+}
+
+/// Writes into `out_dir`: `metrics.json` (with `ece`, `nll`, `brier` from the predictions'
+/// probabilities), `confusion_matrix.{png,svg}`, `reliability.{png,svg}` and
+/// `predictions.csv` (with predictions), `training_curves.{png,svg}` (with a non-empty log),
+/// and `report.md` linking them.
+pub fn write_evaluation(
+    out_dir: &Path,
+    run: &EvaluationRun<'_>,
+) -> Result<WrittenEvaluation, EvalError> {
     std::fs::create_dir_all(out_dir).map_err(|e| EvalError::io(out_dir, e))?;
-    run.report.save_json(&out_dir.join(METRICS_FILE))?;
+    let predictions = run.predictions.filter(|rows| !rows.is_empty());
+    let calibration = predictions
+        .map(|rows| calibration_of(&run.report.labels, rows))
+        .transpose()?;
+    run.report
+        .save_json_with_calibration(&out_dir.join(METRICS_FILE), calibration.as_ref())?;
     plot_confusion_matrix(run.report, &out_dir.join(CONFUSION_PLOT))?;
 
     let mut markdown = MarkdownReport::new(run.title);
@@ -206,13 +225,37 @@ pub fn write_evaluation(out_dir: &Path, run: &EvaluationRun<'_>) -> Result<PathB
     markdown
         .section("Confusion matrix")
         .image("confusion matrix", &format!("{CONFUSION_PLOT}.png"));
+    if let Some(calibration) = &calibration {
+        plot_reliability_diagram(calibration, &out_dir.join(RELIABILITY_PLOT))?;
+        markdown
+            .section("Calibration")
+            .paragraph(
+                "How far the probabilities can be read as probabilities: expected calibration \
+                 error over equal-width confidence bins (0 is perfect), mean negative \
+                 log-likelihood of the true class in nats, multi-class Brier score (sum over \
+                 classes, 0 to 2).",
+            )
+            .table(
+                &[
+                    format!("ECE ({CALIBRATION_BINS} bins)"),
+                    "NLL".to_string(),
+                    "Brier".to_string(),
+                ],
+                &[vec![
+                    format!("{:.3}", calibration.ece),
+                    format!("{:.3}", calibration.nll),
+                    format!("{:.3}", calibration.brier),
+                ]],
+            )
+            .image("reliability diagram", &format!("{RELIABILITY_PLOT}.png"));
+    }
     if let Some(log) = run.training_log.filter(|log| !log.is_empty()) {
         plot_training_curves(log, &out_dir.join(CURVES_PLOT))?;
         markdown
             .section("Training curves")
             .image("training curves", &format!("{CURVES_PLOT}.png"));
     }
-    if let Some(rows) = run.predictions {
+    if let Some(rows) = predictions {
         write_predictions_csv(&run.report.labels, rows, &out_dir.join(PREDICTIONS_FILE))?;
         let wrong = rows.iter().filter(|r| r.truth != r.predicted).count();
         markdown.section("Predictions").paragraph(&format!(
@@ -224,7 +267,28 @@ pub fn write_evaluation(out_dir: &Path, run: &EvaluationRun<'_>) -> Result<PathB
     if !run.timings.is_empty() {
         markdown.section("Timing").timings(run.timings);
     }
-    let path = out_dir.join(REPORT_FILE);
-    markdown.save(&path)?;
-    Ok(path)
+    let report_path = out_dir.join(REPORT_FILE);
+    markdown.save(&report_path)?;
+    Ok(WrittenEvaluation {
+        report_path,
+        calibration,
+    })
+}
+
+/// Calibration of the prediction rows, whose true labels must be among `labels`.
+fn calibration_of(labels: &[String], rows: &[PredictionRow]) -> Result<Calibration, EvalError> {
+    let truth = rows
+        .iter()
+        .map(|row| {
+            labels.iter().position(|l| *l == row.truth).ok_or_else(|| {
+                EvalError::InvalidInput(format!(
+                    "{}: true label {} is not one of the model's labels",
+                    row.path.display(),
+                    row.truth
+                ))
+            })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    let probabilities: Vec<&[f32]> = rows.iter().map(|r| r.probabilities.as_slice()).collect();
+    Calibration::from_probabilities(&probabilities, &truth)
 }

@@ -62,7 +62,7 @@ fn tiny_run_writes_metrics_plots_predictions_and_markdown() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("eval");
     let timings = [("training".to_string(), 9.0)];
-    let report_path = write_evaluation(
+    let written = write_evaluation(
         &out,
         &EvaluationRun {
             title: "TESS, CNN | seed 1",
@@ -81,6 +81,8 @@ fn tiny_run_writes_metrics_plots_predictions_and_markdown() {
         "confusion_matrix.svg",
         "training_curves.png",
         "training_curves.svg",
+        "reliability.png",
+        "reliability.svg",
         "predictions.csv",
         "report.md",
     ] {
@@ -92,12 +94,50 @@ fn tiny_run_writes_metrics_plots_predictions_and_markdown() {
     let svg = std::fs::read_to_string(out.join("confusion_matrix.svg")).unwrap();
     assert!(svg.contains("pleasant surprise") && svg.contains("67%"));
 
-    let markdown = std::fs::read_to_string(&report_path).unwrap();
+    // Every clip has confidence 0.7 (bin 10 of 15) and 18 of 21 are right: ECE |18/21 - 0.7|,
+    // NLL -(18 ln 0.7 + 3 ln 0.05) / 21, Brier (18 (0.09 + 6 * 0.0025) + 3 (0.49 + 0.9025
+    // + 5 * 0.0025)) / 21.
+    let calibration = written.calibration.clone().unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+    assert!(close(calibration.ece, 18.0 / 21.0 - 0.7), "{calibration:?}");
+    let nll = -(18.0 * 0.7f32.ln() as f64 + 3.0 * 0.05f32.ln() as f64) / 21.0;
+    assert!(close(calibration.nll, nll), "{calibration:?}");
+    let brier = (18.0 * (0.09 + 6.0 * 0.0025) + 3.0 * (0.49 + 0.9025 + 5.0 * 0.0025)) / 21.0;
+    assert!(close(calibration.brier, brier), "{calibration:?}");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(close(metrics["ece"].as_f64().unwrap(), calibration.ece));
+    assert!(close(metrics["nll"].as_f64().unwrap(), calibration.nll));
+    assert!(close(metrics["brier"].as_f64().unwrap(), calibration.brier));
+    assert_eq!(metrics["reliability_bins"][10]["count"], 21);
+    // The file still reads back as the classification report.
+    assert_eq!(
+        ClassificationReport::load_json(&out.join("metrics.json")).unwrap(),
+        report
+    );
+    let svg = std::fs::read_to_string(out.join("reliability.svg")).unwrap();
+    assert!(svg.contains("ECE 0.157") && svg.contains("\n21\n"), "{svg}");
+
+    let markdown = std::fs::read_to_string(&written.report_path).unwrap();
     assert!(markdown.starts_with("# TESS, CNN | seed 1\n"), "{markdown}");
     assert!(markdown.contains("| 21 | 0.857 | "), "{markdown}");
     assert!(markdown.contains("| fear | 0.750 | 1.000 | 0.857 | 3 |"));
     assert!(markdown.contains("![confusion matrix](confusion_matrix.png)"));
     assert!(markdown.contains("![training curves](training_curves.png)"));
+    assert!(
+        markdown.contains("| ECE (15 bins) | NLL | Brier |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains(&format!(
+        "| {:.3} | {:.3} | {:.3} |",
+        calibration.ece, calibration.nll, calibration.brier
+    )));
+    let confusion_at = markdown.find("![confusion matrix]").unwrap();
+    let reliability_at = markdown
+        .find("![reliability diagram](reliability.png)")
+        .unwrap();
+    let curves_at = markdown.find("![training curves]").unwrap();
+    assert!(confusion_at < reliability_at && reliability_at < curves_at);
     assert!(markdown.contains("3 of 21 clips misclassified"));
     assert!(markdown.contains("| training | 9.0 |"));
     let csv = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
@@ -167,5 +207,18 @@ fn preview_plots_when_asked() {
         .collect();
     let report = ClassificationReport::from_predictions(&labels, &truth, &predicted);
     ser_eval::plot_confusion_matrix(&report, &dir.join("confusion_matrix")).unwrap();
+    // Over-confident: every clip at 0.9-1.0, 6 in 7 right.
+    let probabilities: Vec<Vec<f32>> = predicted
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let top = 0.9 + 0.1 * (i % 10) as f32 / 10.0;
+            (0..7)
+                .map(|c| if c == p { top } else { (1.0 - top) / 6.0 })
+                .collect()
+        })
+        .collect();
+    let calibration = ser_eval::Calibration::from_probabilities(&probabilities, &truth).unwrap();
+    ser_eval::plot_reliability_diagram(&calibration, &dir.join("reliability")).unwrap();
     ser_eval::plot_training_curves(&tiny_log(), &dir.join("training_curves")).unwrap();
 }

@@ -4,12 +4,14 @@
 //! name = "TESS, random stratified 80/20 over 5 seeds"
 //! corpus = "tess"            # optional; default tess
 //! data = "../shared/data/tess" # optional; relative to this file; default: the TESS folder
+//! # or several corpora at once (instead of corpus/data):
+//! # corpora = [{ kind = "tess" }, { kind = "ravdess", data = "../data/ravdess" }]
 //! validation_fraction = 0.1  # share of the training part used for early stopping
 //! architectures = ["cnn1d"]  # optional; one set of runs per architecture
 //! run = "run.toml"           # optional base run file ([model], [features], [training])
 //!
 //! [protocol]
-//! kind = "random"            # random | speaker | kfold | cross_corpus
+//! kind = "random"            # random | speaker | speaker_folds | kfold | cross_corpus
 //! seeds = [1, 2, 3, 4, 5]
 //! test_fraction = 0.2
 //!
@@ -19,7 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ser_data::CorpusKind;
+use ser_data::{CorpusKind, CorpusSource};
 use ser_features::FeatureConfig;
 use ser_model::{Architecture, ModelConfig, RunConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -43,13 +45,18 @@ pub enum Protocol {
         #[serde(default)]
         test_speakers: Vec<String>,
     },
+    /// Speaker folds: one run per group of speakers, tested together and trained on every
+    /// other speaker (of every corpus).
+    SpeakerFolds { folds: Vec<Vec<String>> },
     /// Stratified k-fold: one run per fold.
     Kfold { k: usize },
-    /// Train on the experiment's corpus, test on another one.
+    /// Train on the experiment's corpora, test on another one.
     CrossCorpus {
         test_corpus: CorpusKind,
-        /// Folder (or manifest) of the test corpus, relative to the experiment file.
-        test_data: PathBuf,
+        /// Folder (or manifest) of the test corpus, relative to the experiment file;
+        /// default: its usual place in the data folder.
+        #[serde(default)]
+        test_data: Option<PathBuf>,
     },
 }
 
@@ -77,9 +84,12 @@ pub struct ExperimentConfig {
     pub name: String,
     #[serde(default = "default_corpus")]
     pub corpus: CorpusKind,
-    /// Corpus folder or manifest; `None` means the default TESS folder.
+    /// Corpus folder or manifest; `None` means the corpus' usual place in the data folder.
     #[serde(default)]
     pub data: Option<PathBuf>,
+    /// Several corpora trained on together (instead of `corpus`/`data`).
+    #[serde(default)]
+    pub corpora: Vec<CorpusSource>,
     pub protocol: Protocol,
     #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
@@ -113,7 +123,14 @@ impl ExperimentConfig {
         };
         config.data.as_mut().map(resolve);
         config.run.as_mut().map(resolve);
-        if let Protocol::CrossCorpus { test_data, .. } = &mut config.protocol {
+        for source in &mut config.corpora {
+            source.resolve_against(base_dir);
+        }
+        if let Protocol::CrossCorpus {
+            test_data: Some(test_data),
+            ..
+        } = &mut config.protocol
+        {
             resolve(test_data);
         }
         config.check().map_err(invalid)?;
@@ -150,17 +167,24 @@ impl ExperimentConfig {
             Protocol::Kfold { k } if *k < 2 => {
                 return Err(format!("protocol.k must be at least 2, got {k}"));
             }
+            Protocol::SpeakerFolds { folds } if folds.is_empty() || folds.iter().any(Vec::is_empty) => {
+                return Err("protocol.folds must list at least one non-empty group of speakers".into());
+            }
             _ => {}
         }
-        if self.data.is_none() && self.corpus != CorpusKind::Tess {
-            return Err(format!("data is required for corpus {}", self.corpus));
+        if !self.corpora.is_empty() && self.data.is_some() {
+            return Err("give either corpus/data or corpora, not both".into());
         }
         Ok(())
     }
 
-    /// The corpus folder (or manifest) to read.
-    pub fn corpus_path(&self) -> PathBuf {
-        self.data.clone().unwrap_or_else(ser_data::default_tess_dir)
+    /// The corpora to read: `corpora`, or the single `corpus`/`data`.
+    pub fn sources(&self) -> Vec<CorpusSource> {
+        if self.corpora.is_empty() {
+            vec![CorpusSource::new(self.corpus, self.data.clone())]
+        } else {
+            self.corpora.clone()
+        }
     }
 
     /// The run configuration: the run file (or defaults) with the inline sections applied.
@@ -236,7 +260,24 @@ mod tests {
             cross.protocol,
             Protocol::CrossCorpus {
                 test_corpus: CorpusKind::Ravdess,
-                test_data: PathBuf::from("/data/ravdess")
+                test_data: Some(PathBuf::from("/data/ravdess"))
+            }
+        );
+        let multi = parse(
+            "name = \"m\"\ncorpora = [{ kind = \"tess\" }, { kind = \"ravdess\", data = \"rav\" }]\n[protocol]\nkind = \"speaker_folds\"\nfolds = [[\"Actor_01\", \"Actor_02\"], [\"Actor_03\"]]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            multi.sources(),
+            vec![
+                CorpusSource::new(CorpusKind::Tess, None),
+                CorpusSource::new(CorpusKind::Ravdess, Some(PathBuf::from("/experiments/rav")))
+            ]
+        );
+        assert_eq!(
+            multi.protocol,
+            Protocol::SpeakerFolds {
+                folds: vec![vec!["Actor_01".into(), "Actor_02".into()], vec!["Actor_03".into()]]
             }
         );
     }
@@ -282,8 +323,12 @@ mod tests {
                 "resnet",
             ),
             (
-                "name = \"x\"\ncorpus = \"ravdess\"\n[protocol]\nkind = \"kfold\"\nk = 3\n",
-                "data is required",
+                "name = \"x\"\ndata = \"a\"\ncorpora = [{ kind = \"tess\" }]\n[protocol]\nkind = \"kfold\"\nk = 3\n",
+                "not both",
+            ),
+            (
+                "name = \"x\"\n[protocol]\nkind = \"speaker_folds\"\nfolds = [[]]\n",
+                "protocol.folds",
             ),
             (
                 "name = \"x\"\nvalidation_fraction = 1.0\n[protocol]\nkind = \"kfold\"\nk = 3\n",

@@ -1,6 +1,6 @@
 //! Evaluating a trained model on labelled clips: metrics and one prediction row per clip.
 
-use ser_data::{Clip, FeatureCache};
+use ser_data::{Clip, FeatureCache, SkippedClip};
 use ser_eval::{ClassificationReport, PredictionRow};
 use ser_model::Classifier;
 
@@ -14,9 +14,12 @@ pub struct Evaluation {
     /// Class indices into the model's labels, in clip order.
     pub truth: Vec<usize>,
     pub predicted: Vec<usize>,
+    /// Clips left out because their files cannot be used; the rest are evaluated.
+    pub skipped: Vec<SkippedClip>,
 }
 
-/// Predicts every clip (features through `cache` when given) and scores the predictions.
+/// Predicts every clip (features through `cache` when given) and scores the predictions;
+/// clips whose files cannot be used are left out and listed in [`Evaluation::skipped`].
 /// `on_progress` is called once per extracted clip, from worker threads.
 pub fn evaluate_clips(
     classifier: &Classifier,
@@ -30,27 +33,34 @@ pub fn evaluate_clips(
         ));
     }
     let labels = classifier.labels();
-    let truth = clips
-        .iter()
-        .map(|clip| {
-            let label = clip.emotion.as_str();
-            labels
-                .iter()
-                .position(|known| known == label)
-                .ok_or_else(|| ExperimentError::UnknownLabel {
-                    path: clip.path.clone(),
-                    label: label.to_string(),
-                    labels: labels.join(", "),
-                })
-        })
-        .collect::<Result<Vec<usize>, _>>()?;
-    let matrices = ser_data::extract_features_with(
+    let class_of = |clip: &Clip| {
+        let label = clip.emotion.as_str();
+        labels
+            .iter()
+            .position(|known| known == label)
+            .ok_or_else(|| ExperimentError::UnknownLabel {
+                path: clip.path.clone(),
+                label: label.to_string(),
+                labels: labels.join(", "),
+            })
+    };
+    // Labels are checked before the long extraction.
+    for clip in clips {
+        class_of(clip)?;
+    }
+    let extracted = ser_data::extract_features_with(
         clips,
         classifier.feature_config(),
         cache,
         on_progress,
         |config, path| config.extract_file(path),
     )?;
+    let clips = &extracted.clips;
+    let truth = clips
+        .iter()
+        .map(class_of)
+        .collect::<Result<Vec<usize>, _>>()?;
+    let matrices = &extracted.matrices;
     let probabilities = classifier.predict_features(&matrices.iter().collect::<Vec<_>>())?;
     let predicted: Vec<usize> = probabilities.iter().map(|p| arg_max(p)).collect();
     let predictions = clips
@@ -70,6 +80,7 @@ pub fn evaluate_clips(
         predictions,
         truth,
         predicted,
+        skipped: extracted.skipped,
     })
 }
 

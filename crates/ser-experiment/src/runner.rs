@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ser_data::{Clip, Corpus, CorpusKind, Emotion, FeatureCache, Split};
+use ser_data::{Clip, Corpus, CorpusSource, FeatureCache, Split};
 use ser_eval::report::{EvaluationRun, MarkdownReport, RunMetrics};
 use ser_eval::{ClassificationReport, mean_std, plot_confusion_matrix, read_training_log};
 use ser_model::{
-    Architecture, Classifier, FitSetup, LabelledFeatures, RunConfig, SPLIT_FILE, SplitSpec,
-    TrainOptions, TrainOutcome, TrainProgress,
+    Architecture, Classifier, RunConfig, SPLIT_FILE, SplitSpec, TrainOptions, TrainOutcome,
+    TrainProgress,
 };
 use serde::Serialize;
 
@@ -96,7 +96,7 @@ pub const RUN_CONFIG_FILE: &str = "run.toml";
 /// How one run splits the data.
 enum RunSplit {
     WithinCorpus { spec: SplitSpec, seed: u64 },
-    CrossCorpus { kind: CorpusKind, path: PathBuf },
+    CrossCorpus { test: CorpusSource },
 }
 
 struct PlannedRun {
@@ -128,8 +128,8 @@ pub fn run_experiment(
     std::fs::write(&run_file, run_config.to_toml())
         .map_err(|e| ExperimentError::io(&run_file, e))?;
 
-    let corpus_path = config.corpus_path();
-    let corpus = ser_data::load_corpus(config.corpus, &corpus_path)?;
+    let sources = config.sources();
+    let corpus = ser_data::load_corpora(&sources)?;
     let plan = plan_runs(config, &corpus, run_config.training.seed);
     let cache = options.cache_dir.clone().map(FeatureCache::new);
     let total_runs = plan.len() * architectures.len();
@@ -147,7 +147,7 @@ pub fn run_experiment(
                 config,
                 options,
                 corpus: &corpus,
-                corpus_path: &corpus_path,
+                sources: &sources,
                 cache: cache.as_ref(),
                 progress,
             };
@@ -216,6 +216,20 @@ fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<Plann
                 })
                 .collect()
         }
+        Protocol::SpeakerFolds { folds } => folds
+            .iter()
+            .enumerate()
+            .map(|(index, speakers)| PlannedRun {
+                name: format!("fold {}: {}", index + 1, speakers.join(", ")),
+                slug: format!("fold-{}", index + 1),
+                split: within(
+                    SplitSpec::Speaker {
+                        test_speakers: speakers.clone(),
+                    },
+                    seed,
+                ),
+            })
+            .collect(),
         Protocol::Kfold { k } => (0..*k)
             .map(|fold| PlannedRun {
                 name: format!("fold {}/{k}", fold + 1),
@@ -230,8 +244,7 @@ fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<Plann
             name: format!("test {test_corpus}"),
             slug: format!("test-{test_corpus}"),
             split: RunSplit::CrossCorpus {
-                kind: *test_corpus,
-                path: test_data.clone(),
+                test: CorpusSource::new(*test_corpus, test_data.clone()),
             },
         }],
     }
@@ -254,7 +267,7 @@ struct RunContext<'a> {
     config: &'a ExperimentConfig,
     options: &'a ExperimentOptions,
     corpus: &'a Corpus,
-    corpus_path: &'a Path,
+    sources: &'a [CorpusSource],
     cache: Option<&'a FeatureCache>,
     progress: &'a dyn TrainProgress,
 }
@@ -274,9 +287,7 @@ impl RunContext<'_> {
                 run.training.seed = *seed;
                 self.train_within_corpus(spec, run, &run_dir)?
             }
-            RunSplit::CrossCorpus { kind, path } => {
-                self.train_cross_corpus(*kind, path, run, &run_dir)?
-            }
+            RunSplit::CrossCorpus { test } => self.train_cross_corpus(test, run, &run_dir)?,
         };
         let train_seconds = started.elapsed().as_secs_f64();
 
@@ -287,8 +298,12 @@ impl RunContext<'_> {
         let Evaluation {
             report,
             predictions,
+            skipped,
             ..
         } = evaluate_clips(&classifier, &test_clips, self.cache, &|| {})?;
+        if !skipped.is_empty() {
+            self.progress.skipped(&skipped);
+        }
         let eval_seconds = started.elapsed().as_secs_f64();
 
         let log = read_training_log(&run_dir.join(ser_model::METRICS_FILE))?;
@@ -327,7 +342,7 @@ impl RunContext<'_> {
             name: planned.name.clone(),
             dir: relative_dir,
             split,
-            test_clips: test_clips.len(),
+            test_clips: predictions.len(),
             epochs_trained: outcome.info.metrics.epochs_trained,
             best_epoch: outcome.info.metrics.best_epoch,
             train_seconds,
@@ -345,8 +360,7 @@ impl RunContext<'_> {
         run_dir: &Path,
     ) -> Result<(TrainOutcome, Vec<Clip>), ExperimentError> {
         let options = TrainOptions {
-            corpus: self.config.corpus,
-            corpus_path: self.corpus_path.to_path_buf(),
+            corpora: self.sources.to_vec(),
             run,
             split: spec.clone(),
             validation_fraction: self.config.validation_fraction,
@@ -360,65 +374,18 @@ impl RunContext<'_> {
         Ok((outcome, pick(clips, &split.test)))
     }
 
-    /// Trains on the whole experiment corpus (minus validation) and returns the other
-    /// corpus' clips. Augmented copies on raw audio are not made here; batch-level
-    /// augmentation (time shift, SpecAugment) still applies.
+    /// Trains on every clip of the experiment's corpora (minus validation) and returns the
+    /// other corpus' clips.
     fn train_cross_corpus(
         &self,
-        kind: CorpusKind,
-        path: &Path,
+        test: &CorpusSource,
         run: RunConfig,
         run_dir: &Path,
     ) -> Result<(TrainOutcome, Vec<Clip>), ExperimentError> {
-        let test_corpus = ser_data::load_corpus(kind, path)?;
-        let seed = run.training.seed;
-        let (clips, split) = ser_data::cross_corpus_split(
-            self.corpus,
-            &test_corpus,
-            self.config.validation_fraction,
-            seed,
-        );
-        split.save(&clips, &run_dir.join(SPLIT_FILE))?;
-        let labelled = |indices: &[usize]| -> Result<LabelledFeatures, ExperimentError> {
-            let part = pick(&clips, indices);
-            let matrices = ser_data::extract_features_with(
-                &part,
-                &run.features,
-                self.cache,
-                &|| {},
-                |config, path| config.extract_file(path),
-            )?;
-            Ok(LabelledFeatures {
-                matrices,
-                labels: part.iter().map(|clip| clip.emotion.index()).collect(),
-            })
-        };
-        self.progress.stage(&format!(
-            "extracting features of {} training clips",
-            split.train.len() + split.validation.len()
-        ));
-        let train = labelled(&split.train)?;
-        let validation = labelled(&split.validation)?;
-        let setup = FitSetup {
-            model: run.model.clone(),
-            features: run.features.clone(),
-            training: run.training.clone(),
-            labels: Emotion::ALL
-                .iter()
-                .map(|e| e.as_str().to_string())
-                .collect(),
-            corpus: format!("{} -> {}", self.corpus.name, test_corpus.name),
-            split: split.description.clone(),
-            run_dir: Some(run_dir.to_path_buf()),
-            resume: false,
-        };
-        let outcome = ser_model::fit(
-            &setup,
-            &train,
-            (!validation.is_empty()).then_some(&validation),
-            self.progress,
-        )?;
-        Ok((outcome, pick(&clips, &split.test)))
+        let test_corpus = test.load()?;
+        let everything = SplitSpec::Random { test_fraction: 0.0 };
+        let (outcome, _) = self.train_within_corpus(&everything, run, run_dir)?;
+        Ok((outcome, test_corpus.clips))
     }
 }
 
@@ -491,13 +458,20 @@ fn protocol_description(protocol: &Protocol) -> String {
             "speaker-independent: each of {} tested once, trained on the other speakers",
             test_speakers.join(", ")
         ),
+        Protocol::SpeakerFolds { folds } => format!(
+            "speaker folds: each of {} groups of speakers tested once, trained on every other \
+             speaker",
+            folds.len()
+        ),
         Protocol::Kfold { k } => format!("stratified {k}-fold cross-validation"),
         Protocol::CrossCorpus {
             test_corpus,
             test_data,
         } => format!(
             "cross-corpus: test on {test_corpus} ({})",
-            test_data.display()
+            CorpusSource::new(*test_corpus, test_data.clone())
+                .resolved_path()
+                .display()
         ),
     }
 }

@@ -240,3 +240,71 @@ fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
         "only the test corpus is predicted:\n{predictions}"
     );
 }
+
+#[test]
+fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "older.csv", &["OAF"]);
+    write_manifest(dir.path(), "younger.csv", &["YAF"]);
+    let config = ExperimentConfig::from_toml(
+        r#"
+        name = "tiny multi-corpus"
+        corpora = [{ kind = "manifest", data = "older.csv" }, { kind = "manifest", data = "younger.csv" }]
+        validation_fraction = 0.0
+        [protocol]
+        kind = "speaker_folds"
+        folds = [["YAF"]]
+        [model]
+        architecture = "mlp"
+        [model.mlp]
+        hidden = [16]
+        [training]
+        epochs = 2
+        batch_size = 8
+        calibration_folds = 2
+        "#,
+        dir.path(),
+        Path::new("multi.toml"),
+    )
+    .unwrap();
+    let options = ExperimentOptions {
+        out_dir: dir.path().join("out"),
+        cache_dir: Some(dir.path().join("cache")),
+        ..ExperimentOptions::default()
+    };
+    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    assert_eq!(summary.runs.len(), 1);
+    let run = &summary.runs[0];
+    assert_eq!(run.name, "fold 1: YAF");
+    assert_eq!(run.test_clips, 14, "every YAF clip, none of OAF");
+    let split = std::fs::read_to_string(dir.path().join("out").join(&run.dir).join("split.json"))
+        .unwrap();
+    assert_eq!(split.matches("OAF_").count(), 14, "OAF trains:\n{split}");
+    let classifier =
+        Classifier::load(&dir.path().join("out").join(&run.dir).join("model.serb")).unwrap();
+    assert_eq!(classifier.info().corpus, "manifest+manifest");
+    let calibration = classifier.info().calibration.clone().expect("calibrated");
+    // One training speaker: the 14 OAF clips are dealt into 2 folds by emotion.
+    assert_eq!(calibration.clips, 14);
+    assert!(
+        calibration.fitted_on.contains("2 stratified folds"),
+        "{}",
+        calibration.fitted_on
+    );
+    assert!(calibration.temperature.is_finite() && calibration.temperature > 0.0);
+}
+
+#[test]
+fn one_speaker_in_two_corpora_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let older = write_manifest(dir.path(), "older.csv", &["OAF"]);
+    let sources: Vec<ser_data::CorpusSource> = [
+        format!("manifest={}", older.display()),
+        format!("manifest={}", older.display()),
+    ]
+    .iter()
+    .map(|text| text.parse().unwrap())
+    .collect();
+    let error = ser_data::load_corpora(&sources).unwrap_err().to_string();
+    assert!(error.contains("speaker 'OAF'"), "{error}");
+}

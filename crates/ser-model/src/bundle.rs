@@ -10,6 +10,7 @@ use ser_features::FeatureConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
+use crate::calibration::Calibration;
 use crate::config::{Architecture, ModelConfig, TrainConfig};
 use crate::normalizer::Normalizer;
 
@@ -66,6 +67,10 @@ pub struct BundleInfo {
     pub seed: u64,
     pub training: TrainConfig,
     pub metrics: BundleMetrics,
+    /// Temperature scaling applied to the logits at inference; `None` (older bundles, or no
+    /// held-out predictions to fit it on) means raw softmax.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
     pub versions: Versions,
     /// UTC time of writing, RFC 3339.
     pub created: String,
@@ -137,9 +142,16 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
     })
 }
 
+/// The bundle `bytes` with its calibration replaced (weights and everything else kept).
+pub fn with_calibration(bytes: &[u8], calibration: Calibration) -> Result<Vec<u8>, ModelError> {
+    let mut parts = decode(bytes)?;
+    parts.info.calibration = Some(calibration);
+    encode(&parts.info, &parts.normalizer, &parts.weights)
+}
+
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, then
 /// renamed over the target, so readers never see a half-written file.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     let io_error = |source| ModelError::Io {
         path: path.to_path_buf(),
         source,

@@ -4,13 +4,13 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::activation::softmax;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use ser_audio::Audio;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, BundleInfo};
+use crate::calibration::softmax_with_temperature;
 use crate::config::ModelConfig;
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
@@ -83,17 +83,24 @@ impl Classifier {
         self.predict_features(&matrices.iter().collect::<Vec<_>>())
     }
 
-    /// Probabilities for already extracted (not yet normalised) feature matrices.
+    /// Calibrated probabilities for already extracted (not yet normalised) feature matrices:
+    /// the softmax of the logits divided by the bundle's temperature (1 without calibration).
     pub fn predict_features(
         &self,
         matrices: &[&FeatureMatrix],
     ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let temperature = self
+            .info
+            .calibration
+            .as_ref()
+            .map_or(1.0, |calibration| calibration.temperature);
         predict_probabilities(
             &self.network,
             &self.normalizer,
             &self.info.model,
             matrices,
             &self.device,
+            temperature,
         )
     }
 }
@@ -107,6 +114,7 @@ pub(crate) fn predict_probabilities(
     model: &ModelConfig,
     matrices: &[&FeatureMatrix],
     device: &Device,
+    temperature: f32,
 ) -> Result<Vec<Vec<f32>>, ModelError> {
     let frames = model.input_frames();
     let mut probabilities = Vec::with_capacity(matrices.len());
@@ -119,9 +127,13 @@ pub(crate) fn predict_probabilities(
         let input = normalizer.batch_input(&chunk, frames)?;
         let shape = [chunk.len(), normalizer.n_features(), frames];
         let logits = network.forward(Tensor::from_data(TensorData::new(input, shape), device));
-        let values = tensor_values(softmax(logits, 1))?;
-        let classes = values.len() / chunk.len().max(1);
-        probabilities.extend(values.chunks(classes.max(1)).map(<[f32]>::to_vec));
+        let logits = tensor_values(logits)?;
+        let classes = logits.len() / chunk.len().max(1);
+        probabilities.extend(
+            logits
+                .chunks(classes.max(1))
+                .map(|row| softmax_with_temperature(row, temperature)),
+        );
     }
     Ok(probabilities)
 }

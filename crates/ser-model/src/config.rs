@@ -393,6 +393,10 @@ pub struct TrainConfig {
     pub class_weighting: bool,
     pub seed: u64,
     pub augment: AugmentConfig,
+    /// Temperature scaling fitted on out-of-fold predictions of this many speaker folds of
+    /// the training part (that many extra trainings; clips are dealt by speaker when there
+    /// are enough speakers). 0 fits it on the validation part, if there is one.
+    pub calibration_folds: usize,
 }
 
 impl Default for TrainConfig {
@@ -408,6 +412,7 @@ impl Default for TrainConfig {
             class_weighting: true,
             seed: 42,
             augment: AugmentConfig::default(),
+            calibration_folds: 0,
         }
     }
 }
@@ -424,6 +429,11 @@ impl TrainConfig {
                 "training.learning_rate must be positive, got {}",
                 self.learning_rate
             )));
+        }
+        if self.calibration_folds == 1 {
+            return Err(ModelError::Config(
+                "training.calibration_folds must be 0 (validation part) or at least 2".into(),
+            ));
         }
         Ok(())
     }

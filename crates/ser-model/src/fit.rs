@@ -10,12 +10,14 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
+use ser_data::SkippedClip;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
 use crate::checkpoint::{Checkpoint, RunIdentity};
-use crate::classifier::predict_probabilities;
+use crate::calibration::{Calibration, fit_temperature, log_probabilities};
+use crate::classifier::{Classifier, predict_probabilities};
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
@@ -51,6 +53,8 @@ pub trait TrainProgress: Sync {
     fn stage(&self, _message: &str) {}
     /// Feature extraction progress over all clips.
     fn extraction(&self, _done: usize, _total: usize) {}
+    /// Clips left out because their files cannot be used (missing, broken audio).
+    fn skipped(&self, _clips: &[SkippedClip]) {}
     fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
     /// One optimiser step done (1-based within the epoch) with the batch loss and accuracy.
     fn step(&self, _step: usize, _loss: f32, _accuracy: f32) {}
@@ -76,6 +80,9 @@ pub struct FitSetup {
     pub run_dir: Option<PathBuf>,
     /// Continue from the run directory's checkpoint if there is one.
     pub resume: bool,
+    /// Calibration fitted elsewhere (out-of-fold predictions); `None` fits it on
+    /// `validation` when there is one.
+    pub calibration: Option<Calibration>,
 }
 
 /// The result of a run.
@@ -294,7 +301,7 @@ pub fn fit(
         best.0 = history.len();
     }
     let best_record = best.0.checked_sub(1).and_then(|index| history.get(index));
-    let info = BundleInfo {
+    let mut info = BundleInfo {
         format_version: BUNDLE_FORMAT_VERSION,
         architecture: setup.model.architecture,
         model: setup.model.clone(),
@@ -314,10 +321,20 @@ pub fn fit(
             val_accuracy: best_record.and_then(|r| r.val_accuracy),
             val_macro_f1: best_record.and_then(|r| r.val_macro_f1),
         },
+        calibration: None,
         versions: Versions::current(),
         created: bundle::utc_now(),
     };
-    let bytes = bundle::encode(&info, &normalizer, &best_weights)?;
+    let mut bytes = bundle::encode(&info, &normalizer, &best_weights)?;
+    let calibration = match (&setup.calibration, validation) {
+        (Some(calibration), _) => Some(calibration.clone()),
+        (None, Some(validation)) => Some(calibrate_on(&bytes, validation)?),
+        (None, None) => None,
+    };
+    if let Some(calibration) = calibration {
+        bytes = bundle::with_calibration(&bytes, calibration.clone())?;
+        info.calibration = Some(calibration);
+    }
     let bundle_path = match &setup.run_dir {
         Some(dir) => {
             let path = dir.join(BUNDLE_FILE);
@@ -333,6 +350,30 @@ pub fn fit(
         history,
         resumed_after,
     })
+}
+
+/// Temperature fitted on the predictions of the (uncalibrated) bundle for held-out clips.
+fn calibrate_on(bundle: &[u8], held_out: &LabelledFeatures) -> Result<Calibration, ModelError> {
+    let classifier = Classifier::from_bundle_bytes(bundle)?;
+    let probabilities = classifier.predict_features(&held_out.matrices.iter().collect::<Vec<_>>())?;
+    Ok(fit_calibration(
+        &probabilities,
+        &held_out.labels,
+        "the validation part",
+    ))
+}
+
+/// Temperature scaling fitted on held-out probabilities (from an uncalibrated model).
+pub fn fit_calibration(probabilities: &[Vec<f32>], labels: &[usize], what: &str) -> Calibration {
+    let log_probabilities: Vec<Vec<f32>> = probabilities
+        .iter()
+        .map(|row| log_probabilities(row))
+        .collect();
+    Calibration {
+        temperature: fit_temperature(&log_probabilities, labels),
+        fitted_on: what.to_string(),
+        clips: labels.len(),
+    }
 }
 
 fn check_data(data: &LabelledFeatures, n_classes: usize, name: &str) -> Result<(), ModelError> {
@@ -437,7 +478,8 @@ fn evaluate(
 ) -> Result<Evaluation, ModelError> {
     let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
     let device = network.devices().into_iter().next().unwrap_or_default();
-    let probabilities = predict_probabilities(network, normalizer, model, &matrices, &device)?;
+    let probabilities =
+        predict_probabilities(network, normalizer, model, &matrices, &device, 1.0)?;
     let mut loss = 0.0f64;
     let mut predictions = Vec::with_capacity(data.len());
     for (row, &label) in probabilities.iter().zip(&data.labels) {

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bundle;
+mod calibration;
 mod checkpoint;
 mod classifier;
 mod config;
@@ -19,7 +20,12 @@ mod summary;
 mod train;
 
 pub use bench::{StepTiming, keras_reference_config, time_training_step};
-pub use bundle::{BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
+pub use bundle::{
+    BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions, with_calibration, write_atomically,
+};
+pub use calibration::{
+    Calibration, fit_temperature, log_probabilities, mean_nll, retemper, softmax_with_temperature,
+};
 pub use classifier::Classifier;
 pub use config::{
     Architecture, AugmentConfig, ConvConfig, CrnnConfig, DenseConfig, LrSchedule, ModelConfig,
@@ -28,7 +34,7 @@ pub use config::{
 pub use error::ModelError;
 pub use fit::{
     BUNDLE_FILE, CHECKPOINT_FILE, EpochRecord, FitSetup, LabelledFeatures, METRICS_FILE,
-    SilentProgress, TrainOutcome, TrainProgress, fit,
+    SilentProgress, TrainOutcome, TrainProgress, fit, fit_calibration,
 };
 pub use normalizer::Normalizer;
 pub use summary::{LayerSummary, ModelSummary, summarize};

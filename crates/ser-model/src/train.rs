@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ser_data::{Clip, CorpusKind, Emotion, FeatureCache, Split};
+use ser_data::{Clip, CorpusSource, Emotion, ExtractedFeatures, FeatureCache, Split};
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
@@ -106,9 +106,8 @@ impl SplitSpec {
 /// Everything `ser train` needs.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
-    pub corpus: CorpusKind,
-    /// The corpus folder (or manifest file).
-    pub corpus_path: PathBuf,
+    /// The corpora to train on, joined into one clip list (splits apply to the whole).
+    pub corpora: Vec<CorpusSource>,
     pub run: RunConfig,
     pub split: SplitSpec,
     /// Share of the non-test clips used for validation (early stopping).
@@ -130,12 +129,9 @@ pub fn train(
     let run = &options.run;
     run.model.validate()?;
     run.training.validate()?;
-    progress.stage(&format!(
-        "loading {} from {}",
-        options.corpus,
-        options.corpus_path.display()
-    ));
-    let corpus = ser_data::load_corpus(options.corpus, &options.corpus_path)?;
+    let sources: Vec<String> = options.corpora.iter().map(ToString::to_string).collect();
+    progress.stage(&format!("loading {}", sources.join(", ")));
+    let corpus = ser_data::load_corpora(&options.corpora)?;
     let split = options.split.make(
         &corpus.clips,
         options.validation_fraction,
@@ -164,22 +160,31 @@ pub fn train(
     progress.stage(&format!("extracting features of {total} clips"));
     let done = AtomicUsize::new(0);
     let on_progress = || progress.extraction(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-    let extract = |clips: &[Clip]| {
-        ser_data::extract_features_with(
+    // Clips that cannot be used are left out (and reported), as unmapped ones are.
+    let extract = |clips: &[Clip]| -> Result<ExtractedFeatures, ModelError> {
+        let extracted = ser_data::extract_features_with(
             clips,
             &run.features,
             cache.as_ref(),
             &on_progress,
             |config, path| config.extract_file(path),
-        )
+        )?;
+        if !extracted.skipped.is_empty() {
+            progress.skipped(&extracted.skipped);
+        }
+        Ok(extracted)
     };
-    let mut train = LabelledFeatures {
-        matrices: extract(&train_clips)?,
-        labels: train_clips
+    let labelled = |extracted: ExtractedFeatures| LabelledFeatures {
+        labels: extracted
+            .clips
             .iter()
             .map(|clip| clip.emotion.index())
             .collect(),
+        matrices: extracted.matrices,
     };
+    let extracted = extract(&train_clips)?;
+    let train_clips = extracted.clips.clone();
+    let mut train = labelled(extracted);
     for copy in 1..=copies {
         let matrices = augmented_features(
             &train_clips,
@@ -194,14 +199,8 @@ pub fn train(
             .labels
             .extend(train_clips.iter().map(|clip| clip.emotion.index()));
     }
-    let validation = LabelledFeatures {
-        matrices: extract(&validation_clips)?,
-        labels: validation_clips
-            .iter()
-            .map(|clip| clip.emotion.index())
-            .collect(),
-    };
-    let setup = FitSetup {
+    let validation = labelled(extract(&validation_clips)?);
+    let mut setup = FitSetup {
         model: run.model.clone(),
         features: run.features.clone(),
         training: run.training.clone(),
@@ -209,11 +208,20 @@ pub fn train(
             .iter()
             .map(|emotion| emotion.as_str().to_string())
             .collect(),
-        corpus: options.corpus.to_string(),
+        corpus: corpus.name.clone(),
         split: format!("{} ({})", options.split, split.description),
         run_dir: Some(options.out_dir.clone()),
         resume: options.resume,
+        calibration: None,
     };
+    if run.training.calibration_folds >= 2 {
+        setup.calibration = Some(out_of_fold_calibration(
+            &setup,
+            &train_clips,
+            &train,
+            progress,
+        )?);
+    }
     progress.stage(&format!(
         "training {} on {} examples ({} validation)",
         run.model.architecture,
@@ -226,6 +234,98 @@ pub fn train(
         (!validation.is_empty()).then_some(&validation),
         progress,
     )
+}
+
+/// Temperature scaling fitted on out-of-fold predictions: the training clips are dealt into
+/// `calibration_folds` folds (whole speakers per fold when there are at least as many
+/// speakers as folds, else clips round-robin within each emotion), a model is trained on
+/// all folds but one (augmented copies of held-out clips left out too) and predicts the
+/// held-out fold.
+fn out_of_fold_calibration(
+    setup: &FitSetup,
+    clips: &[Clip],
+    train: &LabelledFeatures,
+    progress: &dyn TrainProgress,
+) -> Result<crate::Calibration, ModelError> {
+    let folds = setup.training.calibration_folds;
+    let fold_of = calibration_folds(clips, folds);
+    let mut probabilities = Vec::new();
+    let mut labels = Vec::new();
+    for fold in 0..folds {
+        progress.stage(&format!(
+            "calibration: training on fold {} of {folds} held out",
+            fold + 1
+        ));
+        // Example i is clip i % clips.len() (originals first, then each augmented copy).
+        let (held_out, kept): (Vec<usize>, Vec<usize>) =
+            (0..train.len()).partition(|&i| fold_of[i % clips.len()] == fold);
+        let held_out: Vec<usize> = held_out.into_iter().filter(|&i| i < clips.len()).collect();
+        if held_out.is_empty() || kept.is_empty() {
+            continue;
+        }
+        let subset = |indices: &[usize]| LabelledFeatures {
+            matrices: indices.iter().map(|&i| train.matrices[i].clone()).collect(),
+            labels: indices.iter().map(|&i| train.labels[i]).collect(),
+        };
+        let fold_setup = FitSetup {
+            run_dir: None,
+            resume: false,
+            // Raw softmax: these predictions are what the temperature is fitted on.
+            calibration: Some(crate::Calibration::none()),
+            ..setup.clone()
+        };
+        let outcome = fit(&fold_setup, &subset(&kept), None, &crate::SilentProgress)?;
+        let classifier = crate::Classifier::from_bundle_bytes(&outcome.bundle)?;
+        let held = subset(&held_out);
+        let matrices: Vec<&FeatureMatrix> = held.matrices.iter().collect();
+        probabilities.extend(classifier.predict_features(&matrices)?);
+        labels.extend(held.labels);
+    }
+    let grouping = if distinct_speakers(clips) >= folds {
+        "speaker"
+    } else {
+        "stratified"
+    };
+    Ok(crate::fit_calibration(
+        &probabilities,
+        &labels,
+        &format!("out-of-fold predictions of {folds} {grouping} folds of the training part"),
+    ))
+}
+
+fn distinct_speakers(clips: &[Clip]) -> usize {
+    let mut speakers: Vec<&str> = clips.iter().map(|clip| clip.speaker.as_str()).collect();
+    speakers.sort_unstable();
+    speakers.dedup();
+    speakers.len()
+}
+
+/// The calibration fold of every clip: whole speakers dealt round-robin in sorted order
+/// when there are at least `folds` speakers, else clips dealt round-robin per emotion.
+fn calibration_folds(clips: &[Clip], folds: usize) -> Vec<usize> {
+    if distinct_speakers(clips) >= folds {
+        let mut speakers: Vec<&str> = clips.iter().map(|clip| clip.speaker.as_str()).collect();
+        speakers.sort_unstable();
+        speakers.dedup();
+        clips
+            .iter()
+            .map(|clip| {
+                speakers
+                    .binary_search(&clip.speaker.as_str())
+                    .map_or(0, |index| index % folds)
+            })
+            .collect()
+    } else {
+        let mut next = [0usize; 7];
+        clips
+            .iter()
+            .map(|clip| {
+                let slot = &mut next[clip.emotion.index()];
+                *slot += 1;
+                (*slot - 1) % folds
+            })
+            .collect()
+    }
 }
 
 /// Features of one augmented copy of every clip: speed perturbation and noise on the raw

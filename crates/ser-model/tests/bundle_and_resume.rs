@@ -6,8 +6,8 @@ mod common;
 use std::sync::Mutex;
 
 use ser_model::{
-    BUNDLE_FILE, BUNDLE_FORMAT_VERSION, Classifier, EpochRecord, METRICS_FILE, ModelError,
-    SilentProgress, fit,
+    BUNDLE_FILE, BUNDLE_FORMAT_VERSION, Calibration, Classifier, EpochRecord, METRICS_FILE,
+    ModelError, SilentProgress, fit, retemper, with_calibration,
 };
 
 /// Weight initialisation draws from burn's process-wide generator: tests of this file run
@@ -46,6 +46,43 @@ fn bundle_save_load_gives_identical_probabilities() {
     assert_eq!(from_disk.labels(), ["class0", "class1", "class2"]);
     assert_eq!(from_disk.info().n_features, 4);
     assert_eq!(from_disk.info().metrics.epochs_trained, 3);
+}
+
+#[test]
+fn validation_fits_a_temperature_and_inference_applies_it() {
+    let _serial = serial();
+    let data = common::synthetic(3, 6, 4, 20);
+    let outcome = fit(
+        &common::tiny_setup(3, 3, None, false),
+        &data,
+        Some(&data),
+        &SilentProgress,
+    )
+    .unwrap();
+    let fitted = outcome.info.calibration.clone().expect("fitted on validation");
+    assert_eq!(fitted.clips, data.len());
+    assert_eq!(fitted.fitted_on, "the validation part");
+    let matrices: Vec<_> = data.matrices.iter().collect();
+    let raw = Classifier::from_bundle_bytes(&with_calibration(&outcome.bundle, Calibration::none()).unwrap())
+        .unwrap()
+        .predict_features(&matrices)
+        .unwrap();
+    let doubled = Calibration {
+        temperature: 2.0,
+        ..fitted
+    };
+    let softened = Classifier::from_bundle_bytes(&with_calibration(&outcome.bundle, doubled).unwrap())
+        .unwrap()
+        .predict_features(&matrices)
+        .unwrap();
+    for (raw, softened) in raw.iter().zip(&softened) {
+        let expected = retemper(raw, 2.0);
+        for (e, s) in expected.iter().zip(softened) {
+            assert!((e - s).abs() < 1e-5, "{expected:?} vs {softened:?}");
+        }
+        let top = |row: &[f32]| row.iter().cloned().fold(0.0f32, f32::max);
+        assert!(top(softened) <= top(raw) + 1e-6, "T = 2 never sharpens");
+    }
 }
 
 #[test]

@@ -73,6 +73,7 @@ fn tiny_model_overfits_twenty_real_clips() {
         split: "20 clips".into(),
         run_dir: None,
         resume: false,
+        calibration: None,
     };
     let outcome = fit(&setup, &data, None, &SilentProgress).unwrap();
     let classifier = Classifier::from_bundle_bytes(&outcome.bundle).unwrap();

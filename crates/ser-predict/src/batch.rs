@@ -1,6 +1,7 @@
 //! Many recordings: parallel over files, results in input order, bounded memory.
 
 use std::io::{self, Read};
+use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -30,8 +31,11 @@ pub fn predict_inputs(
         let results: Vec<Prediction> = chunk
             .par_iter()
             .map(|input| match input {
-                Ok(input) => predict_input(model, input, options)
-                    .unwrap_or_else(|e| Prediction::failed(input.name(), e.to_string())),
+                // A panic inside a decoder or DSP library fails this input only.
+                Ok(input) => ser_audio::isolate(Path::new(&input.name()), || {
+                    predict_input(model, input, options)
+                })
+                .unwrap_or_else(|e| Prediction::failed(input.name(), e.to_string())),
                 Err(e) => Prediction::failed(e.argument.clone(), e.reason.clone()),
             })
             .collect();

@@ -23,7 +23,12 @@ pub struct PredictionWriter<W: Write> {
 }
 
 enum Sink<W: Write> {
-    Table { out: W, file_width: usize },
+    Table {
+        out: W,
+        file_width: usize,
+        /// Whether a row was marked uncertain, so the table ends with what the mark means.
+        marked_uncertain: bool,
+    },
     Jsonl(W),
     // Boxed: the CSV writer carries its own buffer, far larger than the other variants.
     Csv(Box<csv::Writer<W>>),
@@ -45,12 +50,15 @@ impl<W: Write> PredictionWriter<W> {
                 out,
                 // Wide enough for segment rows such as "  123.45-130.00s" too.
                 file_width: file_width.max(SEGMENT_SPAN_WIDTH),
+                marked_uncertain: false,
             },
             OutputFormat::Jsonl => Sink::Jsonl(out),
             OutputFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
         };
         match &mut sink {
-            Sink::Table { out, file_width } => {
+            Sink::Table {
+                out, file_width, ..
+            } => {
                 write!(out, "{:<file_width$}  {:>8}  ", "file", "duration")?;
                 write_table_columns(out, labels, "emotion", "conf", labels)?;
             }
@@ -61,8 +69,12 @@ impl<W: Write> PredictionWriter<W> {
                     "duration_seconds",
                     "start_seconds",
                     "end_seconds",
+                    "speech_seconds",
+                    "no_speech",
+                    "too_short",
                     "emotion",
                     "confidence",
+                    "uncertain",
                 ];
                 header.extend(labels.iter().map(String::as_str));
                 header.push("error");
@@ -77,7 +89,13 @@ impl<W: Write> PredictionWriter<W> {
 
     pub fn write(&mut self, prediction: &Prediction) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Table { out, file_width } => {
+            Sink::Table {
+                out,
+                file_width,
+                marked_uncertain,
+            } => {
+                *marked_uncertain |=
+                    prediction.uncertain || prediction.segments.iter().any(|s| s.uncertain);
                 write_table_record(out, *file_width, &self.labels, prediction)
             }
             Sink::Jsonl(out) => {
@@ -92,7 +110,21 @@ impl<W: Write> PredictionWriter<W> {
     /// Flushes and hands back the underlying writer.
     pub fn finish(self) -> io::Result<W> {
         match self.sink {
-            Sink::Table { mut out, .. } | Sink::Jsonl(mut out) => {
+            Sink::Table {
+                mut out,
+                marked_uncertain,
+                ..
+            } => {
+                if marked_uncertain {
+                    writeln!(
+                        out,
+                        "\n{UNCERTAIN_MARK} uncertain: confidence below the threshold"
+                    )?;
+                }
+                out.flush()?;
+                Ok(out)
+            }
+            Sink::Jsonl(mut out) => {
                 out.flush()?;
                 Ok(out)
             }
@@ -102,6 +134,26 @@ impl<W: Write> PredictionWriter<W> {
 }
 
 const SEGMENT_SPAN_WIDTH: usize = 16;
+/// Follows an uncertain emotion in the table (`happy?`).
+const UNCERTAIN_MARK: char = '?';
+/// The emotion column: the longest label with its mark.
+const EMOTION_WIDTH: usize = 18;
+
+/// What the table's emotion column shows for one result.
+fn emotion_cell(
+    emotion: Option<&str>,
+    uncertain: bool,
+    no_speech: bool,
+    too_short: bool,
+) -> String {
+    match emotion {
+        Some(emotion) if uncertain => format!("{emotion}{UNCERTAIN_MARK}"),
+        Some(emotion) => emotion.to_owned(),
+        None if no_speech => "(no speech)".to_owned(),
+        None if too_short => "(too short)".to_owned(),
+        None => String::new(),
+    }
+}
 
 /// The columns after file and duration: emotion, confidence, one per label.
 fn write_table_columns(
@@ -111,7 +163,7 @@ fn write_table_columns(
     confidence: &str,
     values: &[String],
 ) -> io::Result<()> {
-    write!(out, "{emotion:<17}  {confidence:>5}")?;
+    write!(out, "{emotion:<EMOTION_WIDTH$}  {confidence:>5}")?;
     for (label, value) in labels.iter().zip(values) {
         let width = label.len().max(PROBABILITY_WIDTH);
         write!(out, "  {value:>width$}")?;
@@ -138,7 +190,12 @@ fn write_table_record(
     write_table_columns(
         out,
         labels,
-        prediction.emotion.as_deref().unwrap_or(""),
+        &emotion_cell(
+            prediction.emotion.as_deref(),
+            prediction.uncertain,
+            prediction.no_speech,
+            prediction.too_short,
+        ),
         &prediction.confidence.map_or_else(String::new, rounded),
         &values,
     )?;
@@ -149,8 +206,13 @@ fn write_table_record(
         write_table_columns(
             out,
             labels,
-            &segment.emotion,
-            &rounded(segment.confidence),
+            &emotion_cell(
+                segment.emotion.as_deref(),
+                segment.uncertain,
+                segment.no_speech,
+                segment.too_short,
+            ),
+            &segment.confidence.map_or_else(String::new, rounded),
             &values,
         )?;
     }
@@ -179,15 +241,20 @@ fn write_csv_record<W: Write>(
     prediction: &Prediction,
 ) -> io::Result<()> {
     let number = |value: Option<f64>| value.map_or_else(String::new, |v| v.to_string());
+    let duration = number(prediction.duration_seconds);
     let mut row = vec![
         prediction.file.clone(),
-        number(prediction.duration_seconds),
+        duration.clone(),
         String::new(),
         String::new(),
+        number(prediction.speech_seconds),
+        prediction.no_speech.to_string(),
+        prediction.too_short.to_string(),
         prediction.emotion.clone().unwrap_or_default(),
         prediction
             .confidence
             .map_or_else(String::new, |c| c.to_string()),
+        prediction.uncertain.to_string(),
     ];
     row.extend(probability_cells(
         labels,
@@ -199,11 +266,17 @@ fn write_csv_record<W: Write>(
     for segment in &prediction.segments {
         let mut row = vec![
             prediction.file.clone(),
-            number(prediction.duration_seconds),
+            duration.clone(),
             segment.start_seconds.to_string(),
             segment.end_seconds.to_string(),
-            segment.emotion.clone(),
-            segment.confidence.to_string(),
+            segment.speech_seconds.to_string(),
+            segment.no_speech.to_string(),
+            segment.too_short.to_string(),
+            segment.emotion.clone().unwrap_or_default(),
+            segment
+                .confidence
+                .map_or_else(String::new, |c| c.to_string()),
+            segment.uncertain.to_string(),
         ];
         row.extend(probability_cells(
             labels,

@@ -1,10 +1,17 @@
 //! One recording in, one [`Prediction`] out: whole-clip for short recordings, per speech
-//! segment (plus a duration-weighted overall result) for long ones.
+//! segment (plus a duration-weighted overall result) for long ones. The model only hears
+//! audio that holds enough speech (`ser_audio::voice`); the rest is answered with
+//! `no_speech` or `too_short`.
 
 use ser_audio::Audio;
 use ser_audio::segment::{Segment, SegmentConfig, split_speech};
+use ser_audio::voice::{SpeechVerdict, VoiceConfig, detect_speech};
 
+use crate::schema::Outcome;
 use crate::{EmotionModel, PredictError, Prediction, Probabilities, SegmentPrediction};
+
+/// Default of [`PredictOptions::uncertain_below`].
+pub const DEFAULT_UNCERTAIN_BELOW: f32 = 0.5;
 
 /// When a recording is split into speech segments.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,6 +32,10 @@ pub struct PredictOptions {
     /// In [`SegmentMode::Auto`], recordings longer than this are split. Defaults to the longest
     /// segment allowed, so anything that would fit in one segment is predicted whole.
     pub auto_segment_above_seconds: f64,
+    /// The speech decision, made for every recording and every segment.
+    pub voice: VoiceConfig,
+    /// Emotions whose probability is below this are marked `uncertain`.
+    pub uncertain_below: f32,
 }
 
 impl Default for PredictOptions {
@@ -34,6 +45,8 @@ impl Default for PredictOptions {
             segment_mode: SegmentMode::Auto,
             auto_segment_above_seconds: f64::from(segment.max_segment_seconds),
             segment,
+            voice: VoiceConfig::default(),
+            uncertain_below: DEFAULT_UNCERTAIN_BELOW,
         }
     }
 }
@@ -48,8 +61,8 @@ impl PredictOptions {
     }
 }
 
-/// Predicts one decoded recording named `file`. Segments are predicted as one batch; a
-/// recording in which no speech is found is predicted whole.
+/// Predicts one decoded recording named `file`. Segments with speech are predicted as one
+/// batch; a recording in which no segment is found is judged whole.
 pub fn predict_audio(
     model: &dyn EmotionModel,
     file: &str,
@@ -64,39 +77,90 @@ pub fn predict_audio(
         Vec::new()
     };
     if segments.is_empty() {
-        let probabilities = run_model(model, file, std::slice::from_ref(audio))?;
-        let overall = Probabilities::from_labels(labels, &probabilities[0]);
+        let speech = detect_speech(audio, &options.voice);
+        let outcome = if speech.verdict == SpeechVerdict::Speech {
+            let probabilities = run_model(model, file, std::slice::from_ref(audio))?;
+            Outcome::emotion(
+                Probabilities::from_labels(labels, &probabilities[0]),
+                options.uncertain_below,
+            )
+        } else {
+            Outcome::without_emotion(speech.verdict)
+        };
         return Ok(Prediction::new(
             file.to_owned(),
             duration,
-            overall,
+            speech.speech_seconds,
+            outcome,
             Vec::new(),
         ));
     }
 
-    let clips: Vec<Audio> = segments
+    // Each segment's speech decision and, for those with speech, its place in the batch.
+    let mut spoken = Vec::new();
+    let judged: Vec<_> = segments
         .iter()
-        .map(|segment| segment_audio(audio, segment))
+        .map(|segment| {
+            let clip = segment_audio(audio, segment);
+            let speech = detect_speech(&clip, &options.voice);
+            let batch_index = (speech.verdict == SpeechVerdict::Speech).then(|| {
+                spoken.push(clip);
+                spoken.len() - 1
+            });
+            (speech, batch_index)
+        })
         .collect();
-    let per_segment = run_model(model, file, &clips)?;
-    let weights: Vec<f64> = segments.iter().map(|s| s.len() as f64).collect();
-    let overall = weighted_mean(&per_segment, &weights);
+    let per_spoken = if spoken.is_empty() {
+        Vec::new()
+    } else {
+        // run_model checks there is one result per clip, so every batch index is valid.
+        run_model(model, file, &spoken)?
+    };
+    let overall = if per_spoken.is_empty() {
+        // Not one segment with enough speech: say why, as for a whole recording.
+        let some_speech = judged
+            .iter()
+            .any(|(speech, _)| speech.verdict == SpeechVerdict::TooShort);
+        Outcome::without_emotion(if some_speech {
+            SpeechVerdict::TooShort
+        } else {
+            SpeechVerdict::NoSpeech
+        })
+    } else {
+        let weights: Vec<f64> = spoken
+            .iter()
+            .map(|clip| clip.samples.len() as f64)
+            .collect();
+        Outcome::emotion(
+            Probabilities::from_labels(labels, &weighted_mean(&per_spoken, &weights)),
+            options.uncertain_below,
+        )
+    };
     let seconds = |sample: usize| sample as f64 / f64::from(audio.sample_rate);
     let segments = segments
         .iter()
-        .zip(&per_segment)
-        .map(|(segment, p)| {
+        .zip(&judged)
+        .map(|(segment, (speech, batch_index))| {
+            let outcome = match batch_index {
+                Some(index) => Outcome::emotion(
+                    Probabilities::from_labels(labels, &per_spoken[*index]),
+                    options.uncertain_below,
+                ),
+                None => Outcome::without_emotion(speech.verdict),
+            };
             SegmentPrediction::new(
                 seconds(segment.start),
                 seconds(segment.end),
-                Probabilities::from_labels(labels, p),
+                speech.speech_seconds,
+                outcome,
             )
         })
         .collect();
     Ok(Prediction::new(
         file.to_owned(),
         duration,
-        Probabilities::from_labels(labels, &overall),
+        judged.iter().map(|(speech, _)| speech.speech_seconds).sum(),
+        overall,
         segments,
     ))
 }
@@ -159,7 +223,7 @@ fn weighted_mean(vectors: &[Vec<f32>], weights: &[f64]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{ToneModel, tone};
+    use crate::testing::{ToneModel, voice};
 
     #[test]
     fn weighted_mean_weights_by_duration() {
@@ -170,7 +234,7 @@ mod tests {
     #[test]
     fn short_clip_is_predicted_whole() {
         let model = ToneModel::new();
-        let audio = tone(440.0, 1.0, 16_000);
+        let audio = voice(440.0, 1.0, 16_000);
         let prediction =
             predict_audio(&model, "a.wav", &audio, &PredictOptions::default()).unwrap();
         assert!(prediction.segments.is_empty());
@@ -188,9 +252,9 @@ mod tests {
         let mut samples = Vec::new();
         for part in [
             &silence,
-            &tone(200.0, 3.0, rate),
+            &voice(200.0, 3.0, rate),
             &silence,
-            &tone(300.0, 1.0, rate),
+            &voice(300.0, 1.0, rate),
             &silence,
         ] {
             samples.extend_from_slice(&part.samples);
@@ -205,7 +269,13 @@ mod tests {
         let found: Vec<(f64, f64, &str)> = prediction
             .segments
             .iter()
-            .map(|s| (s.start_seconds, s.end_seconds, s.emotion.as_str()))
+            .map(|s| {
+                (
+                    s.start_seconds,
+                    s.end_seconds,
+                    s.emotion.as_deref().unwrap_or(""),
+                )
+            })
             .collect();
         assert_eq!(found.len(), 2, "{found:?}");
         for ((start, end, emotion), (true_start, true_end, frequency)) in
@@ -219,5 +289,90 @@ mod tests {
         assert_eq!(prediction.emotion.as_deref(), Some(model.label_for(200.0)));
         let fear = prediction.probabilities.get("fear").unwrap();
         assert!((fear - (0.75 * 0.7 + 0.25 * 0.05)).abs() < 0.01, "{fear}");
+        // The overall probability of fear is 0.54: certain at the default threshold.
+        assert!(!prediction.uncertain && !prediction.no_speech && !prediction.too_short);
+        assert!((prediction.speech_seconds.unwrap() - 4.0).abs() < 0.15);
+    }
+
+    #[test]
+    fn no_speech_and_too_little_speech_get_no_emotion_and_never_reach_the_model() {
+        // ToneModel fails on an empty clip; a model that always fails proves it is not called.
+        struct Unreachable(ToneModel);
+        impl EmotionModel for Unreachable {
+            fn labels(&self) -> &[String] {
+                self.0.labels()
+            }
+            fn predict_batch(&self, _: &[Audio]) -> Result<Vec<Vec<f32>>, crate::ModelFailure> {
+                Err("the model must not hear this".into())
+            }
+            fn info_json(&self) -> serde_json::Value {
+                self.0.info_json()
+            }
+        }
+        let model = Unreachable(ToneModel::new());
+        let options = PredictOptions::default();
+        let steady = ser_audio::signals::tone(16_000, 2.0, 440.0, -20.0);
+        let silence = ser_audio::signals::silence(16_000, 2.0);
+        let tiny = voice(440.0, 0.004, 16_000);
+        for (name, audio, no_speech, too_short) in [
+            ("steady", &steady, true, false),
+            ("silence", &silence, true, false),
+            ("tiny", &tiny, false, true),
+        ] {
+            let p = predict_audio(&model, name, audio, &options).unwrap();
+            assert_eq!((p.no_speech, p.too_short), (no_speech, too_short), "{name}");
+            assert_eq!((p.emotion, p.confidence), (None, None), "{name}");
+            assert!(p.probabilities.is_empty() && !p.uncertain && p.error.is_none());
+        }
+        // The minimum of speech is a setting: a 1-s voice under a 2-s minimum.
+        let demanding = PredictOptions {
+            voice: VoiceConfig {
+                min_speech_seconds: 2.0,
+                ..VoiceConfig::default()
+            },
+            ..PredictOptions::default()
+        };
+        let p = predict_audio(&model, "short", &voice(200.0, 1.0, 16_000), &demanding).unwrap();
+        assert!(p.too_short && p.emotion.is_none());
+        assert!((p.speech_seconds.unwrap() - 1.0).abs() < 0.1, "{p:?}");
+    }
+
+    #[test]
+    fn segments_without_speech_are_flagged_and_left_out_of_the_overall_result() {
+        let model = ToneModel::new();
+        let rate = 16_000;
+        let mut samples = voice(200.0, 3.0, rate).samples;
+        samples.extend(vec![0.0; rate as usize]);
+        samples.extend(ser_audio::signals::tone(rate, 3.0, 300.0, -10.0).samples);
+        let options = PredictOptions {
+            segment_mode: SegmentMode::Always,
+            ..PredictOptions::default()
+        };
+        let p = predict_audio(&model, "mixed", &Audio::new(samples, rate), &options).unwrap();
+        let flags: Vec<(Option<&str>, bool)> = p
+            .segments
+            .iter()
+            .map(|s| (s.emotion.as_deref(), s.no_speech))
+            .collect();
+        assert_eq!(flags, [(Some("fear"), false), (None, true)]);
+        // Only the spoken segment counts: fear with its own probability.
+        assert_eq!(
+            (p.emotion.as_deref(), p.confidence),
+            (Some("fear"), Some(0.7))
+        );
+    }
+
+    #[test]
+    fn emotions_below_the_threshold_are_uncertain() {
+        let model = ToneModel::new();
+        let audio = voice(440.0, 1.0, 16_000);
+        let strict = PredictOptions {
+            uncertain_below: 0.8,
+            ..PredictOptions::default()
+        };
+        let p = predict_audio(&model, "a", &audio, &strict).unwrap();
+        assert!(p.uncertain && p.emotion.is_some() && p.confidence == Some(0.7));
+        let p = predict_audio(&model, "a", &audio, &PredictOptions::default()).unwrap();
+        assert!(!p.uncertain);
     }
 }

@@ -3,54 +3,116 @@
 
 use std::fmt;
 
+use ser_audio::voice::SpeechVerdict;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The result for one recording. Every field is always present; on failure `error` holds the
 /// reason and the prediction fields are `null` / empty, so consumers see one stable shape.
+///
+/// A recording without speech (`no_speech`) or with too little of it (`too_short`) is an
+/// answer, not a failure: `emotion`, `confidence` are `null` and `probabilities` is empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// The input as the user named it (path, `-` for stdin, or the uploaded file name).
     pub file: String,
     pub duration_seconds: Option<f64>,
+    /// Seconds of speech found (see `ser_audio::voice`); for segmented recordings the sum over
+    /// the segments.
+    pub speech_seconds: Option<f64>,
+    /// No speech at all: silence, noise, hum, tones, clicks.
+    pub no_speech: bool,
+    /// Speech, but less than the minimum needed to judge an emotion (or a recording shorter
+    /// than that minimum).
+    pub too_short: bool,
     /// The most probable label overall.
     pub emotion: Option<String>,
     /// The probability of `emotion`.
     pub confidence: Option<f32>,
+    /// `confidence` is below the uncertainty threshold: read `emotion` as a guess.
+    pub uncertain: bool,
     /// Probability per label, in the model's label order. For segmented recordings this is the
-    /// duration-weighted mean over the segments.
+    /// duration-weighted mean over the segments with speech.
     pub probabilities: Probabilities,
     /// Speech segments with their own prediction; empty when the recording was not split.
     pub segments: Vec<SegmentPrediction>,
     pub error: Option<String>,
 }
 
-/// The prediction for one speech segment of a longer recording.
+/// The prediction for one speech segment of a longer recording, with the same flags as a
+/// whole recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentPrediction {
     pub start_seconds: f64,
     pub end_seconds: f64,
-    pub emotion: String,
-    pub confidence: f32,
+    pub speech_seconds: f64,
+    pub no_speech: bool,
+    pub too_short: bool,
+    pub emotion: Option<String>,
+    pub confidence: Option<f32>,
+    pub uncertain: bool,
     pub probabilities: Probabilities,
 }
 
+/// What is said about one stretch of audio: an emotion with its probabilities, or why there
+/// is none.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Outcome {
+    no_speech: bool,
+    too_short: bool,
+    emotion: Option<String>,
+    confidence: Option<f32>,
+    uncertain: bool,
+    probabilities: Probabilities,
+}
+
+impl Outcome {
+    /// The emotion of `probabilities`, uncertain when its probability is below
+    /// `uncertain_below`.
+    pub(crate) fn emotion(probabilities: Probabilities, uncertain_below: f32) -> Self {
+        let top = probabilities.top().map(|(label, p)| (label.to_owned(), p));
+        Self {
+            no_speech: false,
+            too_short: false,
+            uncertain: top.as_ref().is_some_and(|(_, p)| *p < uncertain_below),
+            emotion: top.as_ref().map(|(label, _)| label.clone()),
+            confidence: top.map(|(_, p)| p),
+            probabilities,
+        }
+    }
+
+    /// No emotion: no speech, or too little of it.
+    pub(crate) fn without_emotion(verdict: SpeechVerdict) -> Self {
+        Self {
+            no_speech: verdict == SpeechVerdict::NoSpeech,
+            too_short: verdict == SpeechVerdict::TooShort,
+            emotion: None,
+            confidence: None,
+            uncertain: false,
+            probabilities: Probabilities::default(),
+        }
+    }
+}
+
 impl Prediction {
-    /// A successful prediction from an overall probability vector.
-    pub fn new(
+    pub(crate) fn new(
         file: String,
         duration_seconds: f64,
-        probabilities: Probabilities,
+        speech_seconds: f64,
+        outcome: Outcome,
         segments: Vec<SegmentPrediction>,
     ) -> Self {
-        let top = probabilities.top();
         Self {
             file,
             duration_seconds: Some(duration_seconds),
-            emotion: top.map(|(label, _)| label.to_owned()),
-            confidence: top.map(|(_, p)| p),
-            probabilities,
+            speech_seconds: Some(speech_seconds),
+            no_speech: outcome.no_speech,
+            too_short: outcome.too_short,
+            emotion: outcome.emotion,
+            confidence: outcome.confidence,
+            uncertain: outcome.uncertain,
+            probabilities: outcome.probabilities,
             segments,
             error: None,
         }
@@ -61,8 +123,12 @@ impl Prediction {
         Self {
             file,
             duration_seconds: None,
+            speech_seconds: None,
+            no_speech: false,
+            too_short: false,
             emotion: None,
             confidence: None,
+            uncertain: false,
             probabilities: Probabilities::default(),
             segments: Vec::new(),
             error: Some(error),
@@ -71,17 +137,22 @@ impl Prediction {
 }
 
 impl SegmentPrediction {
-    pub fn new(start_seconds: f64, end_seconds: f64, probabilities: Probabilities) -> Self {
-        let (emotion, confidence) = probabilities
-            .top()
-            .map(|(label, p)| (label.to_owned(), p))
-            .unwrap_or_default();
+    pub(crate) fn new(
+        start_seconds: f64,
+        end_seconds: f64,
+        speech_seconds: f64,
+        outcome: Outcome,
+    ) -> Self {
         Self {
             start_seconds,
             end_seconds,
-            emotion,
-            confidence,
-            probabilities,
+            speech_seconds,
+            no_speech: outcome.no_speech,
+            too_short: outcome.too_short,
+            emotion: outcome.emotion,
+            confidence: outcome.confidence,
+            uncertain: outcome.uncertain,
+            probabilities: outcome.probabilities,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! A deterministic stand-in model for tests (feature `testing`): it "hears" the pitch of a
-//! pure tone, so tests can check which audio reached the model without a trained bundle.
+//! tone, so tests can check which audio reached the model without a trained bundle; and
+//! [`voice`], a tone the speech detector takes for voice.
 
 use ser_audio::Audio;
 
@@ -79,11 +80,22 @@ fn zero_crossing_frequency(clip: &Audio) -> f64 {
     crossings as f64 / 2.0 / clip.duration_seconds()
 }
 
-/// A sine tone of amplitude 0.5.
-pub fn tone(frequency: f64, seconds: f64, sample_rate: u32) -> Audio {
+/// A sine of amplitude 0.5 whose pitch glides a semitone up and down around `frequency`
+/// three times a second, as intonation does: periodic, with a moving pitch, so the speech
+/// detector takes it for voice (a steady tone is no speech), while [`ToneModel`] still hears
+/// `frequency`.
+pub fn voice(frequency: f64, seconds: f64, sample_rate: u32) -> Audio {
+    const GLIDE_HZ: f64 = 3.0;
+    const GLIDE_SEMITONES: f64 = 1.0;
     let rate = f64::from(sample_rate);
+    let mut phase = 0.0f64;
     let samples = (0..(seconds * rate).round() as usize)
-        .map(|i| (0.5 * (std::f64::consts::TAU * frequency * i as f64 / rate).sin()) as f32)
+        .map(|i| {
+            let t = i as f64 / rate;
+            let semitones = GLIDE_SEMITONES * (std::f64::consts::TAU * GLIDE_HZ * t).sin();
+            phase += std::f64::consts::TAU * frequency * 2f64.powf(semitones / 12.0) / rate;
+            (0.5 * phase.sin()) as f32
+        })
         .collect();
     Audio::new(samples, sample_rate)
 }

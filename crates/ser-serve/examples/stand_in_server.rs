@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use ser_predict::PredictOptions;
 use ser_predict::testing::ToneModel;
 use ser_serve::Limits;
 
@@ -16,5 +17,11 @@ async fn main() -> std::io::Result<()> {
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     eprintln!("stand-in model (tone pitch -> label) on http://{addr}");
-    ser_serve::serve(addr, Arc::new(ToneModel::new()), Limits::default()).await
+    ser_serve::serve(
+        addr,
+        Arc::new(ToneModel::new()),
+        Limits::default(),
+        PredictOptions::default(),
+    )
+    .await
 }

@@ -1,5 +1,6 @@
 //! Route handlers.
 
+use std::path::Path;
 use std::time::Instant;
 
 use axum::Json;
@@ -24,10 +25,15 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 }
 
 pub(crate) async fn model(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let options = &state.predict_options;
     Json(serde_json::json!({
         "labels": state.model.labels(),
         "model": state.model.info_json(),
         "limits": state.limits,
+        "judgement": {
+            "min_speech_seconds": options.voice.min_speech_seconds,
+            "uncertain_below": options.uncertain_below,
+        },
     }))
 }
 
@@ -113,14 +119,19 @@ async fn predict_admitted(
     // its slot until the job really ends, so the limits hold.
     let job = tokio::task::spawn_blocking(move || {
         let _permits = (admitted, running);
-        let audio = decode_limited(bytes.into(), &name, max_seconds)?;
-        ser_predict::predict_audio(model.as_ref(), &name, &audio, &options).map_err(ApiError::from)
+        // A panic inside a decoder or DSP library fails this upload only (see ApiError's
+        // From<AudioError>: 422, and the panic is logged, never sent).
+        ser_audio::isolate(Path::new(&name), || {
+            let audio = decode_limited(bytes.into(), &name, max_seconds)?;
+            ser_predict::predict_audio(model.as_ref(), &name, &audio, &options)
+                .map_err(ApiError::from)
+        })
     });
-    let prediction = job.await.map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("prediction failed: {e}"),
-        )
+    let prediction = job.await.map_err(|error| {
+        // Only a cancelled runtime gets here (panics are isolated above); its text stays in
+        // the log.
+        tracing::error!(%error, "prediction job failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "prediction failed")
     })??;
     tracing::info!(
         file = %prediction.file,
@@ -128,6 +139,8 @@ async fn predict_admitted(
         duration_seconds = prediction.duration_seconds,
         emotion = prediction.emotion.as_deref(),
         confidence = prediction.confidence,
+        no_speech = prediction.no_speech,
+        too_short = prediction.too_short,
         segments = prediction.segments.len(),
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "predicted"

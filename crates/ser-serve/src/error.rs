@@ -35,6 +35,18 @@ impl IntoResponse for ApiError {
 
 impl From<AudioError> for ApiError {
     fn from(error: AudioError) -> Self {
+        if let AudioError::Internal { path, message } = &error {
+            // The upload broke a library: the client learns its audio could not be used; the
+            // panic message, which may show internals, goes to the log only.
+            tracing::error!(file = %path.display(), panic = %message, "internal error on an upload");
+            return Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{}: the audio could not be processed (internal error, logged on the server)",
+                    path.display()
+                ),
+            );
+        }
         let status = match &error {
             AudioError::Unsupported { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AudioError::EmptyFile { .. }

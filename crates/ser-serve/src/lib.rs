@@ -52,6 +52,13 @@ impl AppState {
             predict_options: PredictOptions::default(),
         }
     }
+
+    /// Predicts with `options` (the speech minimum, the uncertainty threshold, segmenting)
+    /// instead of the defaults; a request's `?segment=` still overrides the segment mode.
+    pub fn with_predict_options(mut self, options: PredictOptions) -> Self {
+        self.predict_options = options;
+        self
+    }
 }
 
 /// All routes with their body limit and request logging.
@@ -74,9 +81,11 @@ pub async fn serve(
     addr: SocketAddr,
     model: Arc<dyn EmotionModel>,
     limits: Limits,
+    predict_options: PredictOptions,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    serve_on(listener, AppState::new(model, limits), async {
+    let state = AppState::new(model, limits).with_predict_options(predict_options);
+    serve_on(listener, state, async {
         // If the signal handler cannot be installed, run until killed.
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ser_audio::Audio;
-use ser_predict::testing::{ToneModel, tone, wav_bytes};
+use ser_predict::testing::{ToneModel, voice, wav_bytes};
 use ser_predict::{EmotionModel, ModelFailure};
 use ser_serve::client::{Connection, Request, Response};
 use ser_serve::{AppState, Limits, serve_on};
@@ -35,7 +35,7 @@ fn error_message(response: &Response) -> String {
 }
 
 fn clip(frequency: f64, seconds: f64) -> Vec<u8> {
-    wav_bytes(&tone(frequency, seconds, 16_000))
+    wav_bytes(&voice(frequency, seconds, 16_000))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,8 +66,12 @@ async fn raw_upload_gives_the_prediction_schema() {
     let mut expected = vec![
         "file",
         "duration_seconds",
+        "speech_seconds",
+        "no_speech",
+        "too_short",
         "emotion",
         "confidence",
+        "uncertain",
         "probabilities",
         "segments",
         "error",
@@ -112,9 +116,9 @@ async fn multipart_upload_uses_the_file_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segment_query_splits_a_recording() {
     let addr = start(ToneModel::new(), Limits::default()).await;
-    let mut samples = tone(200.0, 1.0, 16_000).samples;
+    let mut samples = voice(200.0, 1.0, 16_000).samples;
     samples.extend(vec![0.0; 16_000]);
-    samples.extend(tone(500.0, 1.0, 16_000).samples);
+    samples.extend(voice(500.0, 1.0, 16_000).samples);
     let body = wav_bytes(&Audio::new(samples, 16_000));
     let request = Request::new("POST", "/v1/predict?segment=always").body("audio/wav", &body);
     let json = send(addr, request).await.json().unwrap();
@@ -126,6 +130,57 @@ async fn segment_query_splits_a_recording() {
         .collect();
     let model = ToneModel::new();
     assert_eq!(emotions, [model.label_for(200.0), model.label_for(500.0)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_speech_and_too_little_speech_are_answers_with_the_server_options() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = ser_predict::PredictOptions {
+        voice: ser_audio::voice::VoiceConfig {
+            min_speech_seconds: 1.5,
+            ..Default::default()
+        },
+        uncertain_below: 0.8,
+        ..Default::default()
+    };
+    let state =
+        AppState::new(Arc::new(ToneModel::new()), Limits::default()).with_predict_options(options);
+    tokio::spawn(serve_on(listener, state, std::future::pending()));
+
+    let post = |body: Vec<u8>| async move {
+        let request = Request::new("POST", "/v1/predict").body("audio/wav", &body);
+        let response = send(addr, request).await;
+        assert_eq!(response.status, 200, "an answer, not an error");
+        response.json().unwrap()
+    };
+    let hum = post(wav_bytes(&ser_audio::signals::hum(
+        16_000, 2.0, 50.0, -20.0,
+    )))
+    .await;
+    assert_eq!(
+        (&hum["no_speech"], &hum["too_short"]),
+        (&true.into(), &false.into())
+    );
+    assert!(hum["emotion"].is_null() && hum["error"].is_null(), "{hum}");
+    assert_eq!(hum["probabilities"], serde_json::json!({}));
+    // One second of voice is under the server's minimum of 1.5 s.
+    let short = post(clip(440.0, 1.0)).await;
+    assert!(
+        short["too_short"] == true && short["emotion"].is_null(),
+        "{short}"
+    );
+    // Two seconds are enough; 70 % is under the server's 80 % threshold.
+    let long = post(clip(440.0, 2.0)).await;
+    assert_eq!(long["emotion"], ToneModel::new().label_for(440.0));
+    assert_eq!(long["uncertain"], true);
+
+    let model = send(addr, Request::new("GET", "/v1/model"))
+        .await
+        .json()
+        .unwrap();
+    assert_eq!(model["judgement"]["min_speech_seconds"], 1.5);
+    assert!((model["judgement"]["uncertain_below"].as_f64().unwrap() - 0.8).abs() < 1e-6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,4 +362,65 @@ async fn slow_prediction_is_504() {
     .await;
     assert_eq!(response.status, 504);
     assert!(error_message(&response).contains("longer than 0.1 s"));
+}
+
+/// The tone model, except that it panics on 8 kHz audio as a buggy library would.
+struct PanicsOn8kHz(ToneModel);
+
+impl EmotionModel for PanicsOn8kHz {
+    fn labels(&self) -> &[String] {
+        self.0.labels()
+    }
+    fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure> {
+        assert!(
+            clips.iter().all(|clip| clip.sample_rate != 8_000),
+            "secret internals"
+        );
+        self.0.predict_batch(clips)
+    }
+    fn info_json(&self) -> serde_json::Value {
+        self.0.info_json()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_on_an_upload_is_422_without_the_panic_text_and_the_server_goes_on() {
+    ser_audio::install_panic_hook();
+    let addr = start(PanicsOn8kHz(ToneModel::new()), Limits::default()).await;
+    let bad = wav_bytes(&tone(440.0, 0.5, 8_000));
+    let response = send(
+        addr,
+        Request::new("POST", "/v1/predict?name=bad.wav").body("audio/wav", &bad),
+    )
+    .await;
+    assert_eq!(response.status, 422);
+    let message = error_message(&response);
+    assert!(message.starts_with("bad.wav: "), "{message}");
+    assert!(message.contains("internal error"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    let good = clip(440.0, 0.5);
+    let response = send(
+        addr,
+        Request::new("POST", "/v1/predict").body("audio/wav", &good),
+    )
+    .await;
+    assert_eq!(response.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_that_once_crashed_a_decoder_are_4xx() {
+    let addr = start(ToneModel::new(), Limits::default()).await;
+    let crashes = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ser-audio/tests/fixtures/crashes");
+    for name in [
+        "aiff-zero-rate.aiff",
+        "wav-zero-rate.wav",
+        "wav-float-huge-sample.wav",
+    ] {
+        let body = std::fs::read(crashes.join(name)).unwrap();
+        let path = format!("/v1/predict?name={name}");
+        let response = send(addr, Request::new("POST", &path).body("audio/wav", &body)).await;
+        assert_eq!(response.status, 422, "{name}: {}", error_message(&response));
+        assert!(error_message(&response).starts_with(name));
+    }
 }

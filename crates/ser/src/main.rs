@@ -52,6 +52,8 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A panic on one input is reported as that input's error (see ser_audio::isolate).
+    ser_audio::install_panic_hook();
     let verbosity = commands::Verbosity::from_flags(cli.verbose, cli.quiet);
     match &cli.command {
         Command::Serve(args) => commands::serve::init_logging(verbosity, args.log_json),

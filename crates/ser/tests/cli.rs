@@ -159,3 +159,63 @@ fn features_take_the_kind_from_the_config_file_unless_a_flag_overrides_it() {
     assert!(from_config.contains(&"f0_p50".to_string()));
     assert_eq!(columns(&["--kind", "mfcc"]).len(), 1 + 80 * 2);
 }
+
+#[test]
+fn silence_and_a_4_ms_file_get_no_emotion_and_exit_status_zero() {
+    let seeds = data_dir().join("../audio-seeds");
+    let clip = data_dir().join("tess/OAF_angry/OAF_back_angry.flac");
+    let args = |extra: &[&str]| {
+        let mut args = vec!["predict", "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        args
+    };
+    let paths = [
+        seeds.join("silence.wav"),
+        seeds.join("tiny.wav"),
+        clip.clone(),
+    ];
+    let paths: Vec<&str> = paths.iter().map(|p| p.to_str().unwrap()).collect();
+    let output = ser(&[args(&[]), paths.clone()].concat());
+    assert!(output.status.success(), "{output:?}");
+    let records: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let flags: Vec<(bool, bool, bool)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["no_speech"] == true,
+                r["too_short"] == true,
+                r["emotion"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (true, false, true),
+            (false, true, true),
+            (false, false, false)
+        ]
+    );
+
+    // Asking for 5 s of speech: the 2-s TESS clip is too short too.
+    let output = ser(&[args(&["--min-speech", "5"]), vec![paths[2]]].concat());
+    let record: serde_json::Value =
+        serde_json::from_str(String::from_utf8(output.stdout).unwrap().trim()).unwrap();
+    assert!(
+        record["too_short"] == true && record["emotion"].is_null(),
+        "{record}"
+    );
+
+    // Every emotion is below a threshold of 1: the table marks it.
+    let output = ser(&["predict", "--uncertain-below", "1", paths[2]]);
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.contains("angry? "), "{table}");
+    assert!(
+        table.ends_with("? uncertain: confidence below the threshold\n"),
+        "{table}"
+    );
+}

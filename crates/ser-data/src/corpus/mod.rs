@@ -7,6 +7,7 @@ mod manifest;
 mod named_files;
 mod ravdess;
 mod savee;
+mod sources;
 mod tess;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use manifest::UNKNOWN_SPEAKER;
+pub use sources::{CorpusSource, load_corpora};
 
 use crate::{Clip, DataError, Emotion};
 

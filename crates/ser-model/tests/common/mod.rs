@@ -73,6 +73,7 @@ pub fn tiny_setup(
         corpus: "synthetic".into(),
         split: "none".into(),
         run_dir,
+        calibration: None,
         resume,
     }
 }

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ser_data::{CorpusKind, Split};
+use ser_data::Split;
 use ser_eval::report::EvaluationRun;
 use ser_model::Classifier;
 
-use super::Verbosity;
+use super::{CorpusArgs, Verbosity};
 
 /// Which clips of a saved split to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,12 +27,8 @@ pub struct EvalArgs {
     /// Model bundle (model.serb) written by `ser train` or `ser experiment`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Corpus kind: tess, ravdess, crema-d, savee, emodb, manifest.
-    #[arg(long, default_value = "tess")]
-    pub corpus: String,
-    /// Corpus folder (or manifest CSV); default for TESS: <data dir>/tess.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
     /// Evaluate only one part of this split.json (default: every clip of the corpus).
     #[arg(long)]
     pub split: Option<PathBuf>,
@@ -42,8 +38,8 @@ pub struct EvalArgs {
     /// Training log for the curves (default: metrics.jsonl next to the model, if present).
     #[arg(long)]
     pub log: Option<PathBuf>,
-    /// Output folder: metrics.json, predictions.csv, confusion_matrix.{png,svg},
-    /// training_curves.{png,svg}, report.md.
+    /// Output folder: metrics.json (with ECE, NLL, Brier), predictions.csv,
+    /// confusion_matrix.{png,svg}, reliability.{png,svg}, training_curves.{png,svg}, report.md.
     #[arg(long)]
     pub out: PathBuf,
     /// Feature cache folder (default: ser-data's cache folder).
@@ -55,14 +51,14 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
-    let corpus_kind: CorpusKind = args.corpus.parse()?;
-    let corpus_path = match (&args.data, corpus_kind) {
-        (Some(path), _) => path.clone(),
-        (None, CorpusKind::Tess) => ser_data::default_tess_dir(),
-        (None, other) => anyhow::bail!("--data is required for corpus {other}"),
-    };
+    let sources = args.corpus.sources()?;
     let classifier = Classifier::load(&args.model)?;
-    let corpus = ser_data::load_corpus(corpus_kind, &corpus_path)?;
+    let corpus = ser_data::load_corpora(&sources)?;
+    let corpus_name = &corpus.name;
+    let locations: Vec<String> = sources
+        .iter()
+        .map(|source| source.resolved_path().display().to_string())
+        .collect();
     let (clips, selection) = match &args.split {
         Some(split_path) => {
             let split = Split::load(&corpus.clips, split_path)?;
@@ -93,13 +89,14 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     });
     if verbosity != Verbosity::Quiet {
         eprintln!(
-            "evaluating {} on {} clips of {corpus_kind} ({selection})",
+            "evaluating {} on {} clips of {corpus_name} ({selection})",
             args.model.display(),
             clips.len()
         );
     }
     let started = std::time::Instant::now();
     let evaluation = ser_experiment::evaluate_clips(&classifier, &clips, cache.as_ref(), &|| {})?;
+    super::report_skipped(&evaluation.skipped);
     let seconds = started.elapsed().as_secs_f64();
 
     let default_log = args.model.with_file_name(ser_model::METRICS_FILE);
@@ -111,14 +108,14 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     let title = format!("Evaluation of {}", args.model.display());
     let info = classifier.info();
     let description = format!(
-        "Model: {} trained on {} ({}). Evaluated on {corpus_kind} at {}: {selection}.",
+        "Model: {} trained on {} ({}). Evaluated on {corpus_name} at {}: {selection}.",
         info.architecture,
         info.corpus,
         info.split,
-        corpus_path.display()
+        locations.join(", ")
     );
     let timings = [("feature extraction and prediction".to_string(), seconds)];
-    let report_path = ser_eval::report::write_evaluation(
+    let written = ser_eval::report::write_evaluation(
         &args.out,
         &EvaluationRun {
             title: &title,
@@ -132,7 +129,16 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("writing the evaluation into {}", args.out.display()))?;
     if verbosity != Verbosity::Quiet {
         println!("{}", evaluation.report.to_table());
-        println!("report: {}", report_path.display());
+        if let Some(calibration) = &written.calibration {
+            println!(
+                "calibration: ECE {:.3} ({} bins), NLL {:.3}, Brier {:.3}\n",
+                calibration.ece,
+                ser_eval::CALIBRATION_BINS,
+                calibration.nll,
+                calibration.brier
+            );
+        }
+        println!("report: {}", written.report_path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use ser_data::SkippedClip;
 use ser_experiment::{ExperimentConfig, ExperimentOptions};
 use ser_model::{Architecture, EpochRecord, TrainProgress};
 
@@ -102,6 +103,10 @@ struct LineProgress {
 }
 
 impl TrainProgress for LineProgress {
+    fn skipped(&self, clips: &[SkippedClip]) {
+        super::report_skipped(clips);
+    }
+
     fn stage(&self, message: &str) {
         if self.verbosity != Verbosity::Quiet {
             eprintln!("{message}");

@@ -193,8 +193,7 @@ pub fn run(args: FeaturesArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode>
         .par_iter()
         .progress_with(bar.clone())
         .map(|file| {
-            config
-                .extract_file(file)
+            ser_audio::isolate(file, || config.extract_file(file))
                 .map(|matrix| FileFeatures {
                     file: file.clone(),
                     matrix,

@@ -51,7 +51,7 @@ pub fn print_facts(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<E
     }
     let mut failures = 0usize;
     for file in &files {
-        match scan(file) {
+        match ser_audio::isolate(file, || scan(file)) {
             Ok(info) => match format {
                 OutputFormat::Table => writeln!(
                     out,

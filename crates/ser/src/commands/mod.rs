@@ -53,3 +53,40 @@ pub fn init_logging(verbosity: Verbosity) {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// The corpora a command reads: `--corpus KIND[=PATH]` (repeatable) and, for one corpus,
+/// `--data PATH`.
+#[derive(clap::Args)]
+pub struct CorpusArgs {
+    /// Corpus to read, as KIND or KIND=PATH (kinds: tess, ravdess, crema-d, savee, emodb,
+    /// manifest); repeat it to use several corpora at once. Without a path: TESS from
+    /// <data dir>/tess, any other kind from <data dir>/<kind> (SER_DATA_DIR).
+    #[arg(long = "corpus", value_name = "KIND[=PATH]", default_value = "tess")]
+    pub corpora: Vec<ser_data::CorpusSource>,
+    /// Folder (or manifest CSV) of a single --corpus given without a path.
+    #[arg(long)]
+    pub data: Option<std::path::PathBuf>,
+}
+
+impl CorpusArgs {
+    pub fn sources(&self) -> anyhow::Result<Vec<ser_data::CorpusSource>> {
+        let mut sources = self.corpora.clone();
+        if let Some(data) = &self.data {
+            match sources.as_mut_slice() {
+                [only] if only.path.is_none() => only.path = Some(data.clone()),
+                _ => anyhow::bail!(
+                    "--data names the folder of a single corpus; with several, write --corpus KIND=PATH"
+                ),
+            }
+        }
+        Ok(sources)
+    }
+}
+
+/// Clips a run left out because their files cannot be used, one line each on stderr (even
+/// with --quiet: they are problems with the user's data).
+pub fn report_skipped(clips: &[ser_data::SkippedClip]) {
+    for clip in clips {
+        eprintln!("warning: clip left out: {}", clip.reason);
+    }
+}

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use ser_audio::segment::SegmentConfig;
+use ser_audio::voice::VoiceConfig;
 use ser_predict::{
     OutputFormat, PredictOptions, PredictionWriter, SegmentMode, expand_inputs, predict_inputs,
 };
@@ -19,7 +20,9 @@ use super::Verbosity;
     ser predict recordings/ --format jsonl > results.jsonl\n  \
     ser predict 'calls/*.flac' --format csv\n  cat clip.wav | ser predict -\n  \
     ser predict interview.mp3 --segment always --max-segment 8\n\n\
-    The exit status is 1 if any input failed (each failure is reported in the output).")]
+    Recordings without speech get no emotion and no_speech: true; with less speech than\n\
+    --min-speech, too_short: true. Neither is a failure. The exit status is 1 if any input\n\
+    failed (each failure is reported in the output).")]
 pub struct PredictArgs {
     /// Audio files, folders (searched recursively), glob patterns, or `-` for stdin.
     #[arg(required = true)]
@@ -43,6 +46,14 @@ pub struct PredictArgs {
     /// Pauses shorter than this many seconds do not split a segment [default: 0.3].
     #[arg(long)]
     pub min_silence: Option<f32>,
+    /// Least speech, in seconds, to judge an emotion from; recordings (and segments) with
+    /// less are reported `too_short`, without an emotion.
+    #[arg(long, default_value_t = VoiceConfig::default().min_speech_seconds)]
+    pub min_speech: f32,
+    /// Emotions whose probability is below this are marked uncertain (`happy?` in the table,
+    /// `"uncertain": true` in JSON and CSV).
+    #[arg(long, default_value_t = ser_predict::DEFAULT_UNCERTAIN_BELOW)]
+    pub uncertain_below: f32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -154,7 +165,20 @@ fn predict_options(args: &PredictArgs) -> anyhow::Result<PredictOptions> {
             && segment.max_segment_seconds >= segment.min_speech_seconds,
         "--max-segment must be positive and at least --min-segment"
     );
+    anyhow::ensure!(
+        args.min_speech.is_finite() && args.min_speech >= 0.0,
+        "--min-speech must be >= 0 seconds"
+    );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.uncertain_below),
+        "--uncertain-below must be a probability in [0, 1]"
+    );
     Ok(PredictOptions {
+        voice: VoiceConfig {
+            min_speech_seconds: args.min_speech,
+            ..VoiceConfig::default()
+        },
+        uncertain_below: args.uncertain_below,
         segment_mode: match args.segment {
             Segmenting::Auto => SegmentMode::Auto,
             Segmenting::Always => SegmentMode::Always,

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use ser_audio::voice::VoiceConfig;
+use ser_predict::PredictOptions;
 use ser_serve::Limits;
 
 use super::Verbosity;
@@ -43,6 +45,12 @@ pub struct ServeArgs {
     /// Log one JSON object per line instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Least speech, in seconds, to judge an emotion from (less: `too_short`, no emotion).
+    #[arg(long, default_value_t = VoiceConfig::default().min_speech_seconds)]
+    pub min_speech_seconds: f32,
+    /// Emotions whose probability is below this are marked `uncertain`.
+    #[arg(long, default_value_t = ser_predict::DEFAULT_UNCERTAIN_BELOW)]
+    pub uncertain_below: f32,
 }
 
 /// A service logs each request at info level by default (`-q` for errors only, `-vv` for
@@ -67,6 +75,22 @@ pub fn init_logging(verbosity: Verbosity, json: bool) {
 
 pub fn run(args: ServeArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     let limits = limits(&args)?;
+    anyhow::ensure!(
+        args.min_speech_seconds.is_finite() && args.min_speech_seconds >= 0.0,
+        "--min-speech-seconds must be >= 0"
+    );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.uncertain_below),
+        "--uncertain-below must be a probability in [0, 1]"
+    );
+    let predict_options = PredictOptions {
+        voice: VoiceConfig {
+            min_speech_seconds: args.min_speech_seconds,
+            ..VoiceConfig::default()
+        },
+        uncertain_below: args.uncertain_below,
+        ..PredictOptions::default()
+    };
     let model = ser_predict::load_model(args.model.as_deref()).context("cannot load the model")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,7 +98,12 @@ pub fn run(args: ServeArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     eprintln!("ser: serving on http://{} (Ctrl-C to stop)", args.addr);
     runtime
-        .block_on(ser_serve::serve(args.addr, Arc::new(model), limits))
+        .block_on(ser_serve::serve(
+            args.addr,
+            Arc::new(model),
+            limits,
+            predict_options,
+        ))
         .with_context(|| format!("cannot serve on {}", args.addr))?;
     Ok(ExitCode::SUCCESS)
 }

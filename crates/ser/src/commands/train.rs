@@ -6,22 +6,18 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use ser_data::CorpusKind;
+use ser_data::SkippedClip;
 use ser_model::{Architecture, EpochRecord, RunConfig, SplitSpec, TrainOptions, TrainProgress};
 
-use super::Verbosity;
+use super::{CorpusArgs, Verbosity};
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ser train --corpus tess --epochs 20 --out runs/cnn1d\n  ser train --config model.toml --split speaker:YAF --out runs/speaker\n  ser train --out runs/cnn1d --resume    (continue an interrupted run)"
+    after_help = "Examples:\n  ser train --corpus tess --epochs 20 --out runs/cnn1d\n  ser train --corpus tess --corpus ravdess=data/ravdess --config models/default.toml --out runs/multi\n  ser train --config model.toml --split speaker:YAF --out runs/speaker\n  ser train --out runs/cnn1d --resume    (continue an interrupted run)"
 )]
 pub struct TrainArgs {
-    /// Corpus kind: tess, ravdess, crema-d, savee, emodb, manifest.
-    #[arg(long, default_value = "tess")]
-    pub corpus: String,
-    /// Corpus folder (or manifest CSV); default for TESS: <data dir>/tess.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
     /// Run file (TOML) with [model], [features] and [training] sections.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -55,7 +51,6 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
-    let corpus: CorpusKind = args.corpus.parse()?;
     let mut run = match &args.config {
         Some(path) => RunConfig::load(path)?,
         None => RunConfig::default(),
@@ -72,14 +67,8 @@ pub fn run(args: TrainArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     if let Some(seed) = args.seed {
         run.training.seed = seed;
     }
-    let corpus_path = match (args.data, corpus) {
-        (Some(path), _) => path,
-        (None, CorpusKind::Tess) => ser_data::default_tess_dir(),
-        (None, other) => anyhow::bail!("--data is required for corpus {other}"),
-    };
     let options = TrainOptions {
-        corpus,
-        corpus_path,
+        corpora: args.corpus.sources()?,
         run,
         split: args.split,
         validation_fraction: args.validation,
@@ -169,6 +158,11 @@ impl CliProgress {
 }
 
 impl TrainProgress for CliProgress {
+    fn skipped(&self, clips: &[SkippedClip]) {
+        self.replace_bar(None);
+        super::report_skipped(clips);
+    }
+
     fn stage(&self, message: &str) {
         self.replace_bar(None);
         if self.verbosity != Verbosity::Quiet {

@@ -277,8 +277,8 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
     let run = &summary.runs[0];
     assert_eq!(run.name, "fold 1: YAF");
     assert_eq!(run.test_clips, 14, "every YAF clip, none of OAF");
-    let split = std::fs::read_to_string(dir.path().join("out").join(&run.dir).join("split.json"))
-        .unwrap();
+    let split =
+        std::fs::read_to_string(dir.path().join("out").join(&run.dir).join("split.json")).unwrap();
     assert_eq!(split.matches("OAF_").count(), 14, "OAF trains:\n{split}");
     let classifier =
         Classifier::load(&dir.path().join("out").join(&run.dir).join("model.serb")).unwrap();

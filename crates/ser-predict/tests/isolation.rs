@@ -2,7 +2,7 @@
 //! fails that file only: its row carries the error, the batch goes on.
 
 use ser_audio::Audio;
-use ser_predict::testing::{ToneModel, tone, wav_bytes};
+use ser_predict::testing::{ToneModel, voice, wav_bytes};
 use ser_predict::{EmotionModel, Input, ModelFailure, PredictOptions, predict_inputs};
 
 /// The tone model, except that it panics on 8 kHz audio as a buggy library would.
@@ -30,7 +30,7 @@ fn a_panic_on_one_file_fails_that_file_and_the_rest_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let names = ["a.wav", "bad.wav", "c.wav"];
     for (name, rate) in names.iter().zip([16_000, 8_000, 16_000]) {
-        std::fs::write(dir.path().join(name), wav_bytes(&tone(440.0, 0.5, rate))).unwrap();
+        std::fs::write(dir.path().join(name), wav_bytes(&voice(440.0, 1.0, rate))).unwrap();
     }
     let inputs: Vec<_> = names
         .iter()

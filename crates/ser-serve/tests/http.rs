@@ -387,7 +387,7 @@ impl EmotionModel for PanicsOn8kHz {
 async fn a_panic_on_an_upload_is_422_without_the_panic_text_and_the_server_goes_on() {
     ser_audio::install_panic_hook();
     let addr = start(PanicsOn8kHz(ToneModel::new()), Limits::default()).await;
-    let bad = wav_bytes(&tone(440.0, 0.5, 8_000));
+    let bad = wav_bytes(&voice(440.0, 1.0, 8_000));
     let response = send(
         addr,
         Request::new("POST", "/v1/predict?name=bad.wav").body("audio/wav", &bad),

@@ -164,11 +164,11 @@ fn features_take_the_kind_from_the_config_file_unless_a_flag_overrides_it() {
 fn silence_and_a_4_ms_file_get_no_emotion_and_exit_status_zero() {
     let seeds = data_dir().join("../audio-seeds");
     let clip = data_dir().join("tess/OAF_angry/OAF_back_angry.flac");
-    let args = |extra: &[&str]| {
+    fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec!["predict", "--format", "jsonl"];
         args.extend_from_slice(extra);
         args
-    };
+    }
     let paths = [
         seeds.join("silence.wav"),
         seeds.join("tiny.wav"),

@@ -268,8 +268,10 @@ def pyin(
 
 class Model:
     """A trained emotion model; predictions are dicts in the schema of
-    ``ser predict --format jsonl`` (file, duration_seconds, emotion, confidence,
-    probabilities, segments, error). Thread-safe; work runs without the GIL."""
+    ``ser predict --format jsonl`` (file, duration_seconds, speech_seconds, no_speech,
+    too_short, emotion, confidence, uncertain, probabilities, segments, error). Recordings
+    without speech (or with less than ``min_speech`` seconds) get no emotion. Thread-safe;
+    work runs without the GIL."""
 
     @staticmethod
     def default() -> "Model":
@@ -281,8 +283,7 @@ class Model:
     def train(
         out: Union[str, "os.PathLike[str]"],
         *,
-        corpus: str = "tess",
-        data: Union[str, "os.PathLike[str]", None] = None,
+        corpus: Union[str, Sequence[str]] = "tess",
         config: Union[str, "os.PathLike[str]", None] = None,
         architecture: Optional[str] = None,
         split: str = "random",
@@ -294,7 +295,10 @@ class Model:
         cache_dir: Union[str, "os.PathLike[str]", None] = None,
         no_cache: bool = False,
     ) -> "Model":
-        """Train as ``ser train`` does (same arguments as its flags) and return the model."""
+        """Train as ``ser train`` does (same arguments as its flags) and return the model.
+
+        ``corpus`` is ``KIND[=PATH]`` or a list of them (``["tess", "ravdess=data/ravdess"]``),
+        as ``ser train --corpus``; without a path a corpus is read from its default folder."""
     @property
     def labels(self) -> list[str]:
         """Class names, in the order of every probability."""
@@ -314,6 +318,8 @@ class Model:
         min_segment: Optional[float] = None,
         max_segment: Optional[float] = None,
         min_silence: Optional[float] = None,
+        min_speech: Optional[float] = None,
+        uncertain_below: Optional[float] = None,
     ) -> Prediction:
         """Predict mono samples ``y`` at ``sr`` Hz; raises on failure."""
     def predict_file(
@@ -324,6 +330,8 @@ class Model:
         min_segment: Optional[float] = None,
         max_segment: Optional[float] = None,
         min_silence: Optional[float] = None,
+        min_speech: Optional[float] = None,
+        uncertain_below: Optional[float] = None,
     ) -> Prediction:
         """Predict one audio file (path, bytes or binary file object); raises on failure."""
     def predict_files(
@@ -334,6 +342,8 @@ class Model:
         min_segment: Optional[float] = None,
         max_segment: Optional[float] = None,
         min_silence: Optional[float] = None,
+        min_speech: Optional[float] = None,
+        uncertain_below: Optional[float] = None,
     ) -> list[Prediction]:
         """Predict files, folders and globs exactly as ``ser predict --format jsonl``, in
         parallel; a broken file gives a dict with its ``error``, never an exception."""
@@ -345,6 +355,8 @@ class Model:
         min_segment: Optional[float] = None,
         max_segment: Optional[float] = None,
         min_silence: Optional[float] = None,
+        min_speech: Optional[float] = None,
+        uncertain_below: Optional[float] = None,
     ) -> list[Prediction]:
         """Predict in-memory files given as ``(name, bytes)`` pairs, in parallel; a broken one
         gives a dict with its ``error``."""
@@ -370,3 +382,18 @@ class FeatureExtractor:
         """Features of mono samples ``y`` at ``sr`` Hz (preprocessed as configured)."""
     def extract_file(self, path: AudioSource) -> np.ndarray:
         """Features of an audio file: a path, bytes, or a binary file object."""
+    def extract_recordings(
+        self, recordings: Sequence[Tuple[str, bytes]]
+    ) -> list[Tuple[Optional[np.ndarray], Optional[str]]]:
+        """Features of in-memory files given as ``(name, bytes)`` pairs, in parallel:
+        ``(features, None)`` each, or ``(None, error)`` for one that cannot be decoded."""
+
+def expand_inputs(arguments: Sequence[Union[str, "os.PathLike[str]"]]) -> list[Tuple[str, Optional[str]]]:
+    """Files, folders and globs expanded as ``ser predict`` does: ``(path, None)`` per
+    recording, ``(argument, reason)`` for an argument that names none."""
+
+def failed_record(file: str, error: str) -> Prediction:
+    """The record ``ser predict`` writes for a recording that failed with ``error``."""
+
+def example_record(labels: Sequence[str]) -> Prediction:
+    """A prediction with every field set, probabilities over ``labels`` (for column types)."""

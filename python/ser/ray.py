@@ -95,22 +95,6 @@ def record_schema(examples: Sequence[dict[str, Any]]) -> Any:
     return pa.schema([(key, kind or pa.string()) for key, kind in fields.items()])
 
 
-def _example_clip() -> tuple[np.ndarray, int]:
-    """Two seconds of tone with a pause: long enough to be split into segments."""
-    sr = 16000
-    t = np.arange(2 * sr, dtype=np.float32) / sr
-    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-    tone[sr // 2 : sr] = 0.0
-    return tone, sr
-
-
-def prediction_examples(model: ser.Model) -> list[dict[str, Any]]:
-    """A segmented prediction and a failed one: every field of the schema with a value."""
-    tone, sr = _example_clip()
-    segmented = model.predict(tone, sr, name="example", segment="always", min_segment=0.1)
-    return [segmented, _ser.failed_record("example", "example error")]
-
-
 def to_table(records: list[dict[str, Any]], schema: Any) -> Any:
     """Records as an Arrow table of ``schema``; text fields take any value as JSON."""
     import pyarrow as pa
@@ -218,14 +202,23 @@ def predict(
     min_segment: Optional[float] = None,
     max_segment: Optional[float] = None,
     min_silence: Optional[float] = None,
+    min_speech: Optional[float] = None,
+    uncertain_below: Optional[float] = None,
 ) -> int:
     """Predicts every recording of ``inputs`` into Parquet at ``out``; returns the row count."""
     ray = _init_ray(address)
-    options = {"segment": segment, "min_segment": min_segment, "max_segment": max_segment, "min_silence": min_silence}
+    options = {
+        "segment": segment,
+        "min_segment": min_segment,
+        "max_segment": max_segment,
+        "min_silence": min_silence,
+        "min_speech": min_speech,
+        "uncertain_below": uncertain_below,
+    }
     # A broken model or bad options fail here, before any work is spread out.
     local_model = ser.Model.load(model) if model else ser.Model.default()
-    local_model.predict(*_example_clip(), **options)
-    schema = record_schema(prediction_examples(local_model))
+    local_model.predict_files([], **options)
+    schema = record_schema([_ser.example_record(local_model.labels), _ser.failed_record("example", "error")])
     paths, missing = expand(inputs)
     workers, threads = _workers(ray, num_workers)
     parts = []
@@ -300,10 +293,6 @@ def _parquet_files(folder: str) -> list[str]:
     return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".parquet"))
 
 
-def _seconds(text: str) -> float:
-    return float(text)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ser.ray", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -315,9 +304,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run = commands.add_parser("predict", parents=[common], help="emotion per recording")
     run.add_argument("--model", help="model bundle (default: $SER_MODEL, else the built-in model)")
     run.add_argument("--segment", choices=["auto", "always", "never"], default="auto")
-    run.add_argument("--min-segment", type=_seconds)
-    run.add_argument("--max-segment", type=_seconds)
-    run.add_argument("--min-silence", type=_seconds)
+    run.add_argument("--min-segment", type=float)
+    run.add_argument("--max-segment", type=float)
+    run.add_argument("--min-silence", type=float)
+    run.add_argument("--min-speech", type=float)
+    run.add_argument("--uncertain-below", type=float)
     extract = commands.add_parser("features", parents=[common], help="features per recording")
     extract.add_argument("--config", help="FeatureConfig JSON file (as `ser features --config`)")
     extract.add_argument("--pool", default="", help="pool over time, e.g. mean,std,p50")
@@ -334,6 +325,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 min_segment=args.min_segment,
                 max_segment=args.max_segment,
                 min_silence=args.min_silence,
+                min_speech=args.min_speech,
+                uncertain_below=args.uncertain_below,
             )
         else:
             config = None

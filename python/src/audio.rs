@@ -8,7 +8,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 use ser_audio::{LoadOptions, Source};
 
 use crate::arrays::{is_float64, to_numpy};
-use crate::errors;
+use crate::{detach, errors};
 
 /// Where audio comes from in Python: a path, or the bytes of a file.
 pub enum AudioInput {
@@ -45,6 +45,14 @@ impl AudioInput {
             "expected a path, bytes or a binary file object, got {}",
             object.get_type().name()?
         )))
+    }
+
+    /// The name errors give this input: the path, or the file object's name.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Path(path) => path.display().to_string(),
+            Self::Bytes(_, name) => name.clone(),
+        }
     }
 
     pub fn source(&self) -> Source<'_> {
@@ -91,9 +99,10 @@ pub fn load<'py>(
         duration_seconds: duration,
     };
     let input = AudioInput::from_py(path)?;
-    let loaded = py
-        .detach(|| ser_audio::load_channels(input.source(), &options))
-        .map_err(errors::audio)?;
+    let loaded = detach(py, &input.name(), || {
+        ser_audio::load_channels(input.source(), &options)
+    })
+    .map_err(errors::audio)?;
     let frames = loaded.channels.first().map_or(0, Vec::len);
     let count = loaded.channels.len();
     let values: Vec<f64> = loaded

@@ -11,6 +11,7 @@ use ser_features::{
 };
 
 use crate::arrays::{Array, is_float64, matrix_to_numpy, to_numpy};
+use crate::detach;
 use crate::errors::{self, unsupported};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -63,8 +64,9 @@ impl<'py> Kwargs<'py> {
 
     fn get<T: for<'a> FromPyObject<'a, 'py>>(&self, key: &str, default: T) -> PyResult<T> {
         match self.take(key)? {
-            Some(value) => value.extract().map_err(|e| {
-                PyTypeError::new_err(format!("{}: {key}: {}", self.function, e.into()))
+            Some(value) => value.extract::<T>().map_err(|e| {
+                let cause: PyErr = e.into();
+                PyTypeError::new_err(format!("{}: {key}: {cause}", self.function))
             }),
             None => Ok(default),
         }
@@ -153,8 +155,7 @@ fn spectrogram_input(
         (Some(y), None) => {
             let signal = Array::signal(y)?;
             let config = stft.config(function)?;
-            let matrix = py
-                .detach(|| ser_features::spectrogram(&signal.samples, &config, power))
+            let matrix = detach(py, function, || ser_features::spectrogram(&signal.samples, &config, power))
                 .map_err(errors::feature)?;
             Ok((matrix, config.n_fft, signal.wide))
         }
@@ -239,8 +240,7 @@ fn melspectrogram<'py>(
         pad_mode,
     };
     let (spectrogram, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, power)?;
-    let mel = py
-        .detach(|| ser_features::mel_filterbank(sr, n_fft, &mel)?.apply(&spectrogram))
+    let mel = detach(py, "melspectrogram", || ser_features::mel_filterbank(sr, n_fft, &mel)?.apply(&spectrogram))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, mel, wide)
 }
@@ -285,8 +285,7 @@ fn mfcc<'py>(
     let config = MfccConfig { n_mfcc, lifter };
     if let Some(s) = S {
         let (log_mel, wide) = Array::matrix(s, "S")?;
-        let cepstra = py
-            .detach(|| ser_features::mfcc::mfcc_from_db(&log_mel, n_mfcc, lifter))
+        let cepstra = detach(py, "mfcc", || ser_features::mfcc::mfcc_from_db(&log_mel, n_mfcc, lifter))
             .map_err(errors::feature)?;
         return matrix_to_numpy(py, cepstra, wide);
     }
@@ -312,8 +311,7 @@ fn mfcc<'py>(
     };
     let signal = Array::signal(y)?;
     let stft = stft.config(NAME)?;
-    let cepstra = py
-        .detach(|| {
+    let cepstra = detach(py, "mfcc", || {
             ser_features::mfcc(&signal.samples, sr, &stft, &mel, &DbConfig::default(), &config)
         })
         .map_err(errors::feature)?;
@@ -345,8 +343,7 @@ fn power_to_db<'py>(
         top_db,
     };
     let (matrix, shape, wide) = Array::from_py(S, "S")?.rows();
-    let db = py
-        .detach(|| ser_features::power_to_db(&matrix, &config))
+    let db = detach(py, "power_to_db", || ser_features::power_to_db(&matrix, &config))
         .map_err(errors::feature)?;
     to_numpy(py, db.data, &shape, wide)
 }
@@ -370,8 +367,7 @@ fn delta<'py>(
         return Err(unsupported("delta", "mode", "'interp'"));
     }
     let (matrix, shape, wide) = array.rows();
-    let derivative = py
-        .detach(|| ser_features::delta(&matrix, width, order))
+    let derivative = detach(py, "delta", || ser_features::delta(&matrix, width, order))
         .map_err(errors::feature)?;
     to_numpy(py, derivative.data, &shape, wide)
 }
@@ -394,7 +390,7 @@ fn rms<'py>(
     let values = match (y, S) {
         (_, Some(s)) => {
             let (s, _) = Array::matrix(s, "S")?;
-            py.detach(|| ser_features::rms_from_spectrogram(&s, frame_length))
+            detach(py, "rms", || ser_features::rms_from_spectrogram(&s, frame_length))
         }
         (Some(y), None) => {
             if pad_mode != "constant" {
@@ -406,7 +402,7 @@ fn rms<'py>(
                 hop_length,
                 center,
             };
-            py.detach(|| ser_features::rms(&signal.samples, &framing))
+            detach(py, "rms", || ser_features::rms(&signal.samples, &framing))
         }
         (None, None) => {
             return Err(PyValueError::new_err(
@@ -453,8 +449,7 @@ fn zero_crossing_rate<'py>(
         hop_length,
         center,
     };
-    let rate = py
-        .detach(|| ser_features::zero_crossing_rate(&signal.samples, &framing))
+    let rate = detach(py, "zero_crossing_rate", || ser_features::zero_crossing_rate(&signal.samples, &framing))
         .map_err(errors::feature)?;
     // librosa averages booleans: always float64.
     matrix_to_numpy(py, rate, true)
@@ -488,8 +483,7 @@ fn spectral_centroid<'py>(
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = py
-        .detach(|| ser_features::spectral_centroid(&s, sr, n_fft))
+    let values = detach(py, "spectral_centroid", || ser_features::spectral_centroid(&s, sr, n_fft))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
@@ -521,8 +515,7 @@ fn spectral_bandwidth<'py>(
     }
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = py
-        .detach(|| ser_features::spectral_bandwidth(&s, sr, n_fft, norm, p))
+    let values = detach(py, "spectral_bandwidth", || ser_features::spectral_bandwidth(&s, sr, n_fft, norm, p))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
@@ -549,8 +542,7 @@ fn spectral_rolloff<'py>(
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = py
-        .detach(|| ser_features::spectral_rolloff(&s, sr, n_fft, roll_percent))
+    let values = detach(py, "spectral_rolloff", || ser_features::spectral_rolloff(&s, sr, n_fft, roll_percent))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
@@ -575,8 +567,7 @@ fn spectral_flatness<'py>(
     const NAME: &str = "spectral_flatness";
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, _, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = py
-        .detach(|| ser_features::spectral_flatness(&s, amin, power))
+    let values = detach(py, "spectral_flatness", || ser_features::spectral_flatness(&s, amin, power))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
@@ -612,8 +603,7 @@ fn spectral_contrast<'py>(
         quantile,
         linear,
     };
-    let values = py
-        .detach(|| ser_features::spectral_contrast(&s, sr, n_fft, &config))
+    let values = detach(py, "spectral_contrast", || ser_features::spectral_contrast(&s, sr, n_fft, &config))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
@@ -643,8 +633,7 @@ fn chroma_stft<'py>(
     Kwargs::new(NAME, kwargs)?.finish()?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (power, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 2.0)?;
-    let values = py
-        .detach(|| ser_features::chroma_stft(&power, sr, n_fft, tuning, n_chroma, norm))
+    let values = detach(py, "chroma_stft", || ser_features::chroma_stft(&power, sr, n_fft, tuning, n_chroma, norm))
         .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
@@ -695,8 +684,7 @@ fn yin<'py>(
         "yin", fmin, fmax, frame_length, win_length, hop_length, center, &pad_mode,
     )?;
     let signal = Array::signal(y)?;
-    let f0 = py
-        .detach(|| ser_features::yin(&signal.samples, sr, &config, trough_threshold))
+    let f0 = detach(py, "yin", || ser_features::yin(&signal.samples, sr, &config, trough_threshold))
         .map_err(errors::feature)?;
     let frames = f0.len();
     to_numpy(py, f0, &[frames], true)
@@ -743,8 +731,7 @@ fn pyin<'py>(
         no_trough_prob,
     };
     let signal = Array::signal(y)?;
-    let track = py
-        .detach(|| ser_features::pyin(&signal.samples, sr, &config, &pyin_config))
+    let track = detach(py, "pyin", || ser_features::pyin(&signal.samples, sr, &config, &pyin_config))
         .map_err(errors::feature)?;
     let frames = track.f0.len();
     let f0 = track

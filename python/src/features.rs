@@ -1,6 +1,8 @@
 //! `ser.FeatureExtractor`: a whole `FeatureConfig` extraction (as `ser features` and model
 //! bundles describe it), optionally pooled into one vector per recording.
 
+use std::path::Path;
+
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rayon::prelude::*;
@@ -9,7 +11,7 @@ use ser_features::{FeatureConfig, FeatureMatrix, Statistic};
 
 use crate::arrays::{Array, to_numpy};
 use crate::audio::{AudioInput, sample_rate};
-use crate::errors;
+use crate::{detach, errors};
 use crate::model::json_to_python;
 
 /// Extracts the frame features of a `FeatureConfig` (the JSON of `ser features --config`, or
@@ -90,9 +92,7 @@ impl FeatureExtractor {
         sr: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let audio = Audio::new(Array::signal(y)?.samples, sample_rate(sr)?);
-        let matrix = py
-            .detach(|| self.config.extract(&audio))
-            .map_err(errors::feature)?;
+        let matrix = detach(py, "<array>", || self.config.extract(&audio)).map_err(errors::feature)?;
         self.output(py, matrix)
     }
 
@@ -103,12 +103,11 @@ impl FeatureExtractor {
         path: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let input = AudioInput::from_py(path)?;
-        let matrix = py
-            .detach(|| match input {
-                AudioInput::Path(path) => self.config.extract_file(&path),
-                AudioInput::Bytes(bytes, name) => self.config.extract_bytes(bytes, &name),
-            })
-            .map_err(errors::feature)?;
+        let matrix = detach(py, &input.name(), || match input {
+            AudioInput::Path(path) => self.config.extract_file(&path),
+            AudioInput::Bytes(bytes, name) => self.config.extract_bytes(bytes, &name),
+        })
+        .map_err(errors::feature)?;
         self.output(py, matrix)
     }
 
@@ -124,9 +123,10 @@ impl FeatureExtractor {
             recordings
                 .into_par_iter()
                 .map(|(name, bytes)| {
-                    self.config
-                        .extract_bytes(bytes, &name)
-                        .map_err(|e| e.to_string())
+                    ser_audio::isolate(Path::new(&name), || {
+                        self.config.extract_bytes(bytes, &name)
+                    })
+                    .map_err(|e| e.to_string())
                 })
                 .collect()
         });

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use ser_audio::Audio;
-use ser_audio::segment::SegmentConfig;
+use ser_data::CorpusSource;
 use ser_model::{Classifier, RunConfig, SplitSpec, TrainOptions};
-use ser_predict::{EmotionModel, PredictOptions, Prediction, SegmentMode};
+use ser_predict::{EmotionModel, PredictOptions, PredictSettings, Prediction};
 
 use crate::arrays::Array;
 use crate::audio::{AudioInput, sample_rate};
-use crate::errors;
+use crate::{detach, errors};
 
 /// Python objects from serde values through JSON text, so every field (present and future)
 /// reaches Python exactly as `ser predict --format jsonl` prints it.
@@ -25,41 +25,38 @@ pub fn json_to_python<'py>(
     py.import("json")?.call_method1("loads", (text,))
 }
 
-/// `segment`, `min_segment`, `max_segment`, `min_silence` as the command line reads them.
+/// The keyword arguments every prediction method takes, named as `ser predict`'s flags.
 fn predict_options(
     segment: &str,
     min_segment: Option<f32>,
     max_segment: Option<f32>,
     min_silence: Option<f32>,
+    min_speech: Option<f32>,
+    uncertain_below: Option<f32>,
 ) -> PyResult<PredictOptions> {
-    let defaults = SegmentConfig::default();
-    let segment_config = SegmentConfig {
-        min_speech_seconds: min_segment.unwrap_or(defaults.min_speech_seconds),
-        max_segment_seconds: max_segment.unwrap_or(defaults.max_segment_seconds),
-        min_silence_seconds: min_silence.unwrap_or(defaults.min_silence_seconds),
-        ..defaults
-    };
-    segment_config.validate().map_err(errors::audio)?;
-    let segment_mode = match segment {
-        "auto" => SegmentMode::Auto,
-        "always" => SegmentMode::Always,
-        "never" => SegmentMode::Never,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "segment must be 'auto', 'always' or 'never', got {other:?}"
-            )));
-        }
-    };
-    Ok(PredictOptions {
-        segment_mode,
-        auto_segment_above_seconds: f64::from(segment_config.max_segment_seconds),
-        segment: segment_config,
-    })
+    PredictSettings {
+        segment_mode: segment.parse().map_err(PyValueError::new_err)?,
+        min_segment_seconds: min_segment,
+        max_segment_seconds: max_segment,
+        min_silence_seconds: min_silence,
+        min_speech_seconds: min_speech,
+        uncertain_below,
+    }
+    .options()
+    .map_err(errors::audio)
+}
+
+/// `corpus` of `Model.train`: one `KIND[=PATH]` or a list of them, as `ser train --corpus`.
+#[derive(FromPyObject)]
+enum Corpora {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// A trained emotion model. Predictions are dicts in the schema of `ser predict --format
-/// jsonl`: file, duration_seconds, emotion, confidence, probabilities (label -> p, in label
-/// order), segments and error. Safe to share between threads; work runs without the GIL.
+/// jsonl`: file, duration_seconds, speech_seconds, no_speech, too_short, emotion, confidence,
+/// uncertain, probabilities (label -> p, in label order), segments and error. Safe to share
+/// between threads; work runs without the GIL.
 #[pyclass(frozen, module = "ser")]
 pub struct Model {
     classifier: Arc<Classifier>,
@@ -92,13 +89,12 @@ impl Model {
     /// Trains a model from raw audio as `ser train` does (features cached, split, training,
     /// one bundle in `out`) and returns it. Arguments mirror `ser train`'s flags.
     #[staticmethod]
-    #[pyo3(signature = (out, *, corpus = "tess".to_string(), data = None, config = None, architecture = None, split = "random".to_string(), validation = 0.1, epochs = None, batch_size = None, seed = None, resume = false, cache_dir = None, no_cache = false))]
+    #[pyo3(signature = (out, *, corpus = Corpora::One("tess".to_string()), config = None, architecture = None, split = "random".to_string(), validation = 0.1, epochs = None, batch_size = None, seed = None, resume = false, cache_dir = None, no_cache = false))]
     #[allow(clippy::too_many_arguments)]
     fn train(
         py: Python<'_>,
         out: PathBuf,
-        corpus: String,
-        data: Option<PathBuf>,
+        corpus: Corpora,
         config: Option<PathBuf>,
         architecture: Option<String>,
         split: String,
@@ -111,7 +107,14 @@ impl Model {
         no_cache: bool,
     ) -> PyResult<Self> {
         let invalid = |e: String| PyValueError::new_err(e);
-        let corpus: ser_data::CorpusKind = corpus.parse().map_err(|e| invalid(format!("{e}")))?;
+        let corpora = match corpus {
+            Corpora::One(source) => vec![source],
+            Corpora::Many(sources) => sources,
+        }
+        .iter()
+        .map(|source| source.parse::<CorpusSource>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
         let split: SplitSpec = split.parse().map_err(|e| invalid(format!("{e}")))?;
         let mut run = match &config {
             Some(path) => RunConfig::load(path).map_err(errors::model)?,
@@ -129,14 +132,8 @@ impl Model {
         if let Some(seed) = seed {
             run.training.seed = seed;
         }
-        let corpus_path = match (data, corpus) {
-            (Some(path), _) => path,
-            (None, ser_data::CorpusKind::Tess) => ser_data::default_tess_dir(),
-            (None, other) => return Err(invalid(format!("data is required for corpus {other}"))),
-        };
         let options = TrainOptions {
-            corpus,
-            corpus_path,
+            corpora,
             run,
             split,
             validation_fraction: validation,
@@ -176,7 +173,7 @@ impl Model {
     }
 
     /// Predicts mono samples `y` at `sr` Hz. Raises on failure.
-    #[pyo3(signature = (y, sr, *, name = "<array>".to_string(), segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None))]
+    #[pyo3(signature = (y, sr, *, name = "<array>".to_string(), segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
     #[allow(clippy::too_many_arguments)]
     fn predict<'py>(
         &self,
@@ -188,18 +185,28 @@ impl Model {
         min_segment: Option<f32>,
         max_segment: Option<f32>,
         min_silence: Option<f32>,
+        min_speech: Option<f32>,
+        uncertain_below: Option<f32>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = predict_options(&segment, min_segment, max_segment, min_silence)?;
+        let options = predict_options(
+            &segment,
+            min_segment,
+            max_segment,
+            min_silence,
+            min_speech,
+            uncertain_below,
+        )?;
         let audio = Audio::new(Array::signal(y)?.samples, sample_rate(sr)?);
         let classifier = Arc::clone(&self.classifier);
-        let prediction = py
-            .detach(|| ser_predict::predict_audio(classifier.as_ref(), &name, &audio, &options))
-            .map_err(errors::predict)?;
+        let prediction = detach(py, &name, || {
+            ser_predict::predict_audio(classifier.as_ref(), &name, &audio, &options)
+        })
+        .map_err(errors::predict)?;
         json_to_python(py, &prediction)
     }
 
     /// Predicts one audio file (a path, bytes, or a binary file object). Raises on failure.
-    #[pyo3(signature = (path, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None))]
+    #[pyo3(signature = (path, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
     fn predict_file<'py>(
         &self,
         py: Python<'py>,
@@ -208,12 +215,20 @@ impl Model {
         min_segment: Option<f32>,
         max_segment: Option<f32>,
         min_silence: Option<f32>,
+        min_speech: Option<f32>,
+        uncertain_below: Option<f32>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = predict_options(&segment, min_segment, max_segment, min_silence)?;
+        let options = predict_options(
+            &segment,
+            min_segment,
+            max_segment,
+            min_silence,
+            min_speech,
+            uncertain_below,
+        )?;
         let input = AudioInput::from_py(path)?;
         let classifier = Arc::clone(&self.classifier);
-        let prediction = py
-            .detach(|| match input {
+        let prediction = detach(py, &input.name(), || match input {
                 AudioInput::Path(path) => {
                     let decoded = ser_audio::decode_file(&path)?;
                     let name = path.display().to_string();
@@ -222,15 +237,15 @@ impl Model {
                 AudioInput::Bytes(bytes, name) => {
                     ser_predict::predict_bytes(classifier.as_ref(), &name, bytes, &options)
                 }
-            })
-            .map_err(errors::predict)?;
+        })
+        .map_err(errors::predict)?;
         json_to_python(py, &prediction)
     }
 
     /// Predicts files, folders (searched recursively) and glob patterns exactly as
     /// `ser predict --format jsonl` does, in parallel: one dict per recording, in input order;
     /// a broken file is a dict with its `error`, never an exception.
-    #[pyo3(signature = (paths, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None))]
+    #[pyo3(signature = (paths, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
     fn predict_files<'py>(
         &self,
         py: Python<'py>,
@@ -239,8 +254,17 @@ impl Model {
         min_segment: Option<f32>,
         max_segment: Option<f32>,
         min_silence: Option<f32>,
+        min_speech: Option<f32>,
+        uncertain_below: Option<f32>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = predict_options(&segment, min_segment, max_segment, min_silence)?;
+        let options = predict_options(
+            &segment,
+            min_segment,
+            max_segment,
+            min_silence,
+            min_speech,
+            uncertain_below,
+        )?;
         let classifier = Arc::clone(&self.classifier);
         let predictions = py.detach(|| {
             let inputs = ser_predict::expand_inputs(&paths);
@@ -259,7 +283,7 @@ impl Model {
     /// Predicts in-memory audio files given as `(name, bytes)` pairs, in parallel: one dict
     /// per recording, in order; a broken one is a dict with its `error`. This is what the Ray
     /// job runs on each batch.
-    #[pyo3(signature = (recordings, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None))]
+    #[pyo3(signature = (recordings, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
     fn predict_recordings<'py>(
         &self,
         py: Python<'py>,
@@ -268,8 +292,17 @@ impl Model {
         min_segment: Option<f32>,
         max_segment: Option<f32>,
         min_silence: Option<f32>,
+        min_speech: Option<f32>,
+        uncertain_below: Option<f32>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = predict_options(&segment, min_segment, max_segment, min_silence)?;
+        let options = predict_options(
+            &segment,
+            min_segment,
+            max_segment,
+            min_silence,
+            min_speech,
+            uncertain_below,
+        )?;
         let classifier = Arc::clone(&self.classifier);
         let predictions = py.detach(|| {
             ser_predict::predict_recordings(classifier.as_ref(), &recordings, &options)
@@ -293,6 +326,13 @@ pub fn expand_inputs(arguments: Vec<PathBuf>) -> Vec<(String, Option<String>)> {
             Err(error) => (error.argument, Some(error.reason)),
         })
         .collect()
+}
+
+/// A prediction with every field set, probabilities over `labels`: the shape column types
+/// are derived from.
+#[pyfunction]
+pub fn example_record(py: Python<'_>, labels: Vec<String>) -> PyResult<Bound<'_, PyAny>> {
+    json_to_python(py, &Prediction::example(&labels))
 }
 
 /// The record `ser predict` writes for a recording that failed with `error`.

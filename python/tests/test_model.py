@@ -51,6 +51,18 @@ def test_segmented_predictions_equal_the_cli(model, ser_bin, parity_clips):
     assert all(p["segments"] for p in ours)
 
 
+def test_speech_settings_equal_the_cli(model, ser_bin, parity_clips):
+    # TESS clips hold about a second of speech: 5 s is too little, 0.1 s enough.
+    too_short = model.predict_files(parity_clips[:2], min_speech=5.0)
+    assert too_short == cli_jsonl(ser_bin, parity_clips[:2], "--min-speech", "5")
+    assert all(p["too_short"] and p["emotion"] is None and p["probabilities"] == {} for p in too_short)
+    doubtful = model.predict_files(parity_clips[:2], min_speech=0.1, uncertain_below=1.0)
+    assert doubtful == cli_jsonl(ser_bin, parity_clips[:2], "--min-speech", "0.1", "--uncertain-below", "1")
+    assert all(p["uncertain"] and p["emotion"] for p in doubtful)
+    with pytest.raises(ValueError, match="uncertain_below must be a probability"):
+        model.predict_files([], uncertain_below=2.0)
+
+
 def test_predict_and_predict_file_agree_with_the_batch(model, parity_clips):
     clip = parity_clips[0]
     [batch] = model.predict_files([clip])

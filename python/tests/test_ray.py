@@ -29,10 +29,11 @@ def inputs(tess_clips, broken_files):
 
 
 def parquet_rows(folder):
-    """Rows as JSON-like dicts: a failed row's probabilities struct (all null) is {} again."""
+    """Rows as JSON-like dicts: the probabilities struct (all null) of a row without an
+    emotion (failed, no speech, too short) is {} again, as in JSON."""
     rows = pq.read_table(folder).to_pylist()
-    for row in rows:
-        if row["error"] is not None:
+    for row in [*rows, *(segment for row in rows for segment in row["segments"])]:
+        if row["emotion"] is None:
             row["probabilities"] = {}
     return rows
 

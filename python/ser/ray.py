@@ -181,7 +181,9 @@ def _init_ray(address: Optional[str]) -> Any:
 
 
 def _read(ray: Any, paths: list[str]) -> Any:
-    return ray.data.read_binary_files(paths, include_paths=True) if paths else None
+    # Reading bytes needs no CPU of its own: with one, the read tasks would wait for the CPUs
+    # the actors hold, and the job would stall.
+    return ray.data.read_binary_files(paths, include_paths=True, ray_remote_args={"num_cpus": 0}) if paths else None
 
 
 def _workers(ray: Any, requested: Optional[int]) -> tuple[int, int]:

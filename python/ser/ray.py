@@ -182,8 +182,8 @@ def _init_ray(address: Optional[str]) -> Any:
 
 def _read(ray: Any, paths: list[str]) -> Any:
     # Reading bytes needs no CPU of its own: with one, the read tasks would wait for the CPUs
-    # the actors hold, and the job would stall.
-    return ray.data.read_binary_files(paths, include_paths=True, ray_remote_args={"num_cpus": 0}) if paths else None
+    # the actors hold, and the job would stall (likewise the writes, in _write).
+    return ray.data.read_binary_files(paths, include_paths=True, num_cpus=0) if paths else None
 
 
 def _workers(ray: Any, requested: Optional[int]) -> tuple[int, int]:
@@ -287,7 +287,7 @@ def _write(parts: list[Any], out: str, metadata: Optional[dict[str, str]] = None
         dataset = dataset.map_batches(
             lambda table: table.replace_schema_metadata(metadata), batch_format="pyarrow", batch_size=None
         )
-    dataset.write_parquet(out)
+    dataset.write_parquet(out, ray_remote_args={"num_cpus": 0})
     return sum(pq.read_metadata(path).num_rows for path in _parquet_files(out))
 
 

@@ -24,7 +24,12 @@ impl AudioInput {
             return Ok(Self::Bytes(bytes.as_bytes().to_vec(), "<bytes>".into()));
         }
         if object.is_instance_of::<PyByteArray>() || object.is_instance_of::<PyMemoryView>() {
-            let bytes: Vec<u8> = object.py().import("builtins")?.getattr("bytes")?.call1((object,))?.extract()?;
+            let bytes: Vec<u8> = object
+                .py()
+                .import("builtins")?
+                .getattr("bytes")?
+                .call1((object,))?
+                .extract()?;
             return Ok(Self::Bytes(bytes, "<bytes>".into()));
         }
         if let Ok(path) = object.extract::<PathBuf>() {

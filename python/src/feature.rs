@@ -84,9 +84,13 @@ impl<'py> Kwargs<'py> {
 }
 
 fn window(function: &str, name: &Bound<'_, PyAny>) -> PyResult<Window> {
-    let name: String = name
-        .extract()
-        .map_err(|_| unsupported(function, "window", "'hann', 'hamming', 'blackman' or 'boxcar'"))?;
+    let name: String = name.extract().map_err(|_| {
+        unsupported(
+            function,
+            "window",
+            "'hann', 'hamming', 'blackman' or 'boxcar'",
+        )
+    })?;
     match name.as_str() {
         "hann" | "hanning" => Ok(Window::Hann),
         "hamming" => Ok(Window::Hamming),
@@ -155,8 +159,10 @@ fn spectrogram_input(
         (Some(y), None) => {
             let signal = Array::signal(y)?;
             let config = stft.config(function)?;
-            let matrix = detach(py, function, || ser_features::spectrogram(&signal.samples, &config, power))
-                .map_err(errors::feature)?;
+            let matrix = detach(py, function, || {
+                ser_features::spectrogram(&signal.samples, &config, power)
+            })
+            .map_err(errors::feature)?;
             Ok((matrix, config.n_fft, signal.wide))
         }
         (None, None) => Err(PyValueError::new_err(format!(
@@ -196,7 +202,11 @@ fn mel_config(
     if let Some(dtype) = kwargs.take("dtype")? {
         // The filterbank is always rounded to float32, librosa's default dtype.
         if is_float64(&dtype)? {
-            return Err(unsupported(function, "dtype", "np.float32 (the filterbank's dtype)"));
+            return Err(unsupported(
+                function,
+                "dtype",
+                "np.float32 (the filterbank's dtype)",
+            ));
         }
     }
     Ok(MelConfig {
@@ -240,8 +250,10 @@ fn melspectrogram<'py>(
         pad_mode,
     };
     let (spectrogram, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, power)?;
-    let mel = detach(py, "melspectrogram", || ser_features::mel_filterbank(sr, n_fft, &mel)?.apply(&spectrogram))
-        .map_err(errors::feature)?;
+    let mel = detach(py, "melspectrogram", || {
+        ser_features::mel_filterbank(sr, n_fft, &mel)?.apply(&spectrogram)
+    })
+    .map_err(errors::feature)?;
     matrix_to_numpy(py, mel, wide)
 }
 
@@ -285,8 +297,10 @@ fn mfcc<'py>(
     let config = MfccConfig { n_mfcc, lifter };
     if let Some(s) = S {
         let (log_mel, wide) = Array::matrix(s, "S")?;
-        let cepstra = detach(py, "mfcc", || ser_features::mfcc::mfcc_from_db(&log_mel, n_mfcc, lifter))
-            .map_err(errors::feature)?;
+        let cepstra = detach(py, "mfcc", || {
+            ser_features::mfcc::mfcc_from_db(&log_mel, n_mfcc, lifter)
+        })
+        .map_err(errors::feature)?;
         return matrix_to_numpy(py, cepstra, wide);
     }
     let kwargs = Kwargs::new(NAME, kwargs)?;
@@ -312,9 +326,16 @@ fn mfcc<'py>(
     let signal = Array::signal(y)?;
     let stft = stft.config(NAME)?;
     let cepstra = detach(py, "mfcc", || {
-            ser_features::mfcc(&signal.samples, sr, &stft, &mel, &DbConfig::default(), &config)
-        })
-        .map_err(errors::feature)?;
+        ser_features::mfcc(
+            &signal.samples,
+            sr,
+            &stft,
+            &mel,
+            &DbConfig::default(),
+            &config,
+        )
+    })
+    .map_err(errors::feature)?;
     matrix_to_numpy(py, cepstra, signal.wide)
 }
 
@@ -343,8 +364,10 @@ fn power_to_db<'py>(
         top_db,
     };
     let (matrix, shape, wide) = Array::from_py(S, "S")?.rows();
-    let db = detach(py, "power_to_db", || ser_features::power_to_db(&matrix, &config))
-        .map_err(errors::feature)?;
+    let db = detach(py, "power_to_db", || {
+        ser_features::power_to_db(&matrix, &config)
+    })
+    .map_err(errors::feature)?;
     to_numpy(py, db.data, &shape, wide)
 }
 
@@ -390,7 +413,9 @@ fn rms<'py>(
     let values = match (y, S) {
         (_, Some(s)) => {
             let (s, _) = Array::matrix(s, "S")?;
-            detach(py, "rms", || ser_features::rms_from_spectrogram(&s, frame_length))
+            detach(py, "rms", || {
+                ser_features::rms_from_spectrogram(&s, frame_length)
+            })
         }
         (Some(y), None) => {
             if pad_mode != "constant" {
@@ -405,9 +430,7 @@ fn rms<'py>(
             detach(py, "rms", || ser_features::rms(&signal.samples, &framing))
         }
         (None, None) => {
-            return Err(PyValueError::new_err(
-                "rms: either y or S must be input",
-            ));
+            return Err(PyValueError::new_err("rms: either y or S must be input"));
         }
     }
     .map_err(errors::feature)?;
@@ -449,8 +472,10 @@ fn zero_crossing_rate<'py>(
         hop_length,
         center,
     };
-    let rate = detach(py, "zero_crossing_rate", || ser_features::zero_crossing_rate(&signal.samples, &framing))
-        .map_err(errors::feature)?;
+    let rate = detach(py, "zero_crossing_rate", || {
+        ser_features::zero_crossing_rate(&signal.samples, &framing)
+    })
+    .map_err(errors::feature)?;
     // librosa averages booleans: always float64.
     matrix_to_numpy(py, rate, true)
 }
@@ -483,8 +508,10 @@ fn spectral_centroid<'py>(
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = detach(py, "spectral_centroid", || ser_features::spectral_centroid(&s, sr, n_fft))
-        .map_err(errors::feature)?;
+    let values = detach(py, "spectral_centroid", || {
+        ser_features::spectral_centroid(&s, sr, n_fft)
+    })
+    .map_err(errors::feature)?;
     // librosa computes it with float64 frequencies: always float64.
     matrix_to_numpy(py, values, true)
 }
@@ -516,8 +543,10 @@ fn spectral_bandwidth<'py>(
     }
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = detach(py, "spectral_bandwidth", || ser_features::spectral_bandwidth(&s, sr, n_fft, norm, p))
-        .map_err(errors::feature)?;
+    let values = detach(py, "spectral_bandwidth", || {
+        ser_features::spectral_bandwidth(&s, sr, n_fft, norm, p)
+    })
+    .map_err(errors::feature)?;
     // librosa computes it with float64 frequencies: always float64.
     matrix_to_numpy(py, values, true)
 }
@@ -544,8 +573,10 @@ fn spectral_rolloff<'py>(
     no_freq(NAME, freq)?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, n_fft, _) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = detach(py, "spectral_rolloff", || ser_features::spectral_rolloff(&s, sr, n_fft, roll_percent))
-        .map_err(errors::feature)?;
+    let values = detach(py, "spectral_rolloff", || {
+        ser_features::spectral_rolloff(&s, sr, n_fft, roll_percent)
+    })
+    .map_err(errors::feature)?;
     // librosa computes it with float64 frequencies: always float64.
     matrix_to_numpy(py, values, true)
 }
@@ -570,8 +601,10 @@ fn spectral_flatness<'py>(
     const NAME: &str = "spectral_flatness";
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (s, _, wide) = spectrogram_input(py, NAME, y, S, &stft, 1.0)?;
-    let values = detach(py, "spectral_flatness", || ser_features::spectral_flatness(&s, amin, power))
-        .map_err(errors::feature)?;
+    let values = detach(py, "spectral_flatness", || {
+        ser_features::spectral_flatness(&s, amin, power)
+    })
+    .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
 
@@ -606,8 +639,10 @@ fn spectral_contrast<'py>(
         quantile,
         linear,
     };
-    let values = detach(py, "spectral_contrast", || ser_features::spectral_contrast(&s, sr, n_fft, &config))
-        .map_err(errors::feature)?;
+    let values = detach(py, "spectral_contrast", || {
+        ser_features::spectral_contrast(&s, sr, n_fft, &config)
+    })
+    .map_err(errors::feature)?;
     // librosa computes it with float64 frequencies: always float64.
     matrix_to_numpy(py, values, true)
 }
@@ -637,8 +672,10 @@ fn chroma_stft<'py>(
     Kwargs::new(NAME, kwargs)?.finish()?;
     let stft = stft_args!(py, n_fft, hop_length, win_length, window, center, pad_mode);
     let (power, n_fft, wide) = spectrogram_input(py, NAME, y, S, &stft, 2.0)?;
-    let values = detach(py, "chroma_stft", || ser_features::chroma_stft(&power, sr, n_fft, tuning, n_chroma, norm))
-        .map_err(errors::feature)?;
+    let values = detach(py, "chroma_stft", || {
+        ser_features::chroma_stft(&power, sr, n_fft, tuning, n_chroma, norm)
+    })
+    .map_err(errors::feature)?;
     matrix_to_numpy(py, values, wide)
 }
 
@@ -653,7 +690,11 @@ fn yin_config(
     pad_mode: &str,
 ) -> PyResult<YinConfig> {
     if win_length.is_some_and(|w| !w.is_none()) {
-        return Err(unsupported(function, "win_length", "None (deprecated in librosa 0.11)"));
+        return Err(unsupported(
+            function,
+            "win_length",
+            "None (deprecated in librosa 0.11)",
+        ));
     }
     if pad_mode != "constant" {
         return Err(unsupported(function, "pad_mode", "'constant'"));
@@ -685,11 +726,20 @@ fn yin<'py>(
     pad_mode: String,
 ) -> PyResult<Bound<'py, PyAny>> {
     let config = yin_config(
-        "yin", fmin, fmax, frame_length, win_length, hop_length, center, &pad_mode,
+        "yin",
+        fmin,
+        fmax,
+        frame_length,
+        win_length,
+        hop_length,
+        center,
+        &pad_mode,
     )?;
     let signal = Array::signal(y)?;
-    let f0 = detach(py, "yin", || ser_features::yin(&signal.samples, sr, &config, trough_threshold))
-        .map_err(errors::feature)?;
+    let f0 = detach(py, "yin", || {
+        ser_features::yin(&signal.samples, sr, &config, trough_threshold)
+    })
+    .map_err(errors::feature)?;
     let frames = f0.len();
     to_numpy(py, f0, &[frames], true)
 }
@@ -720,10 +770,21 @@ fn pyin<'py>(
     pad_mode: String,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let config = yin_config(
-        "pyin", fmin, fmax, frame_length, win_length, hop_length, center, &pad_mode,
+        "pyin",
+        fmin,
+        fmax,
+        frame_length,
+        win_length,
+        hop_length,
+        center,
+        &pad_mode,
     )?;
     let Some(fill_na) = fill_na else {
-        return Err(unsupported("pyin", "fill_na", "a number (np.nan by default)"));
+        return Err(unsupported(
+            "pyin",
+            "fill_na",
+            "a number (np.nan by default)",
+        ));
     };
     let pyin_config = PyinConfig {
         n_thresholds,
@@ -735,8 +796,10 @@ fn pyin<'py>(
         no_trough_prob,
     };
     let signal = Array::signal(y)?;
-    let track = detach(py, "pyin", || ser_features::pyin(&signal.samples, sr, &config, &pyin_config))
-        .map_err(errors::feature)?;
+    let track = detach(py, "pyin", || {
+        ser_features::pyin(&signal.samples, sr, &config, &pyin_config)
+    })
+    .map_err(errors::feature)?;
     let frames = track.f0.len();
     let f0 = track
         .f0

@@ -11,8 +11,8 @@ use ser_features::{FeatureConfig, FeatureMatrix, Statistic};
 
 use crate::arrays::{Array, to_numpy};
 use crate::audio::{AudioInput, sample_rate};
-use crate::{detach, errors};
 use crate::model::json_to_python;
+use crate::{detach, errors};
 
 /// Extracts the frame features of a `FeatureConfig` (the JSON of `ser features --config`, or
 /// a model's `feature_config`): a float32 array of shape (n_features, n_frames), or with
@@ -33,7 +33,12 @@ impl FeatureExtractor {
             let shape = vec![pooled.len()];
             (pooled, shape)
         };
-        to_numpy(py, values.into_iter().map(f64::from).collect(), &shape, false)
+        to_numpy(
+            py,
+            values.into_iter().map(f64::from).collect(),
+            &shape,
+            false,
+        )
     }
 }
 
@@ -92,7 +97,8 @@ impl FeatureExtractor {
         sr: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let audio = Audio::new(Array::signal(y)?.samples, sample_rate(sr)?);
-        let matrix = detach(py, "<array>", || self.config.extract(&audio)).map_err(errors::feature)?;
+        let matrix =
+            detach(py, "<array>", || self.config.extract(&audio)).map_err(errors::feature)?;
         self.output(py, matrix)
     }
 
@@ -123,10 +129,8 @@ impl FeatureExtractor {
             recordings
                 .into_par_iter()
                 .map(|(name, bytes)| {
-                    ser_audio::isolate(Path::new(&name), || {
-                        self.config.extract_bytes(bytes, &name)
-                    })
-                    .map_err(|e| e.to_string())
+                    ser_audio::isolate(Path::new(&name), || self.config.extract_bytes(bytes, &name))
+                        .map_err(|e| e.to_string())
                 })
                 .collect()
         });

@@ -229,14 +229,14 @@ impl Model {
         let input = AudioInput::from_py(path)?;
         let classifier = Arc::clone(&self.classifier);
         let prediction = detach(py, &input.name(), || match input {
-                AudioInput::Path(path) => {
-                    let decoded = ser_audio::decode_file(&path)?;
-                    let name = path.display().to_string();
-                    ser_predict::predict_audio(classifier.as_ref(), &name, &decoded.audio, &options)
-                }
-                AudioInput::Bytes(bytes, name) => {
-                    ser_predict::predict_bytes(classifier.as_ref(), &name, bytes, &options)
-                }
+            AudioInput::Path(path) => {
+                let decoded = ser_audio::decode_file(&path)?;
+                let name = path.display().to_string();
+                ser_predict::predict_audio(classifier.as_ref(), &name, &decoded.audio, &options)
+            }
+            AudioInput::Bytes(bytes, name) => {
+                ser_predict::predict_bytes(classifier.as_ref(), &name, bytes, &options)
+            }
         })
         .map_err(errors::predict)?;
         json_to_python(py, &prediction)
@@ -304,9 +304,8 @@ impl Model {
             uncertain_below,
         )?;
         let classifier = Arc::clone(&self.classifier);
-        let predictions = py.detach(|| {
-            ser_predict::predict_recordings(classifier.as_ref(), &recordings, &options)
-        });
+        let predictions = py
+            .detach(|| ser_predict::predict_recordings(classifier.as_ref(), &recordings, &options));
         json_to_python(py, &predictions)
     }
 

@@ -167,8 +167,12 @@ impl ExperimentConfig {
             Protocol::Kfold { k } if *k < 2 => {
                 return Err(format!("protocol.k must be at least 2, got {k}"));
             }
-            Protocol::SpeakerFolds { folds } if folds.is_empty() || folds.iter().any(Vec::is_empty) => {
-                return Err("protocol.folds must list at least one non-empty group of speakers".into());
+            Protocol::SpeakerFolds { folds }
+                if folds.is_empty() || folds.iter().any(Vec::is_empty) =>
+            {
+                return Err(
+                    "protocol.folds must list at least one non-empty group of speakers".into(),
+                );
             }
             _ => {}
         }
@@ -277,7 +281,10 @@ mod tests {
         assert_eq!(
             multi.protocol,
             Protocol::SpeakerFolds {
-                folds: vec![vec!["Actor_01".into(), "Actor_02".into()], vec!["Actor_03".into()]]
+                folds: vec![
+                    vec!["Actor_01".into(), "Actor_02".into()],
+                    vec!["Actor_03".into()]
+                ]
             }
         );
     }

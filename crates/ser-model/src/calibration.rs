@@ -135,7 +135,10 @@ mod tests {
         // Two of three right at confidence ~1: the best temperature softens to ~2/3.
         let temperature = fit_temperature(&logits, &[0, 1, 1]);
         let p = softmax_with_temperature(&logits[0], temperature);
-        assert!((p[0] - 2.0 / 3.0).abs() < 1e-3, "{p:?} at T = {temperature}");
+        assert!(
+            (p[0] - 2.0 / 3.0).abs() < 1e-3,
+            "{p:?} at T = {temperature}"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, Versions};
-use crate::checkpoint::{Checkpoint, RunIdentity};
 use crate::calibration::{Calibration, fit_temperature, log_probabilities};
+use crate::checkpoint::{Checkpoint, RunIdentity};
 use crate::classifier::{Classifier, predict_probabilities};
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
@@ -355,7 +355,8 @@ pub fn fit(
 /// Temperature fitted on the predictions of the (uncalibrated) bundle for held-out clips.
 fn calibrate_on(bundle: &[u8], held_out: &LabelledFeatures) -> Result<Calibration, ModelError> {
     let classifier = Classifier::from_bundle_bytes(bundle)?;
-    let probabilities = classifier.predict_features(&held_out.matrices.iter().collect::<Vec<_>>())?;
+    let probabilities =
+        classifier.predict_features(&held_out.matrices.iter().collect::<Vec<_>>())?;
     Ok(fit_calibration(
         &probabilities,
         &held_out.labels,
@@ -478,8 +479,7 @@ fn evaluate(
 ) -> Result<Evaluation, ModelError> {
     let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
     let device = network.devices().into_iter().next().unwrap_or_default();
-    let probabilities =
-        predict_probabilities(network, normalizer, model, &matrices, &device, 1.0)?;
+    let probabilities = predict_probabilities(network, normalizer, model, &matrices, &device, 1.0)?;
     let mut loss = 0.0f64;
     let mut predictions = Vec::with_capacity(data.len());
     for (row, &label) in probabilities.iter().zip(&data.labels) {

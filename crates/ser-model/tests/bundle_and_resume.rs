@@ -59,22 +59,29 @@ fn validation_fits_a_temperature_and_inference_applies_it() {
         &SilentProgress,
     )
     .unwrap();
-    let fitted = outcome.info.calibration.clone().expect("fitted on validation");
+    let fitted = outcome
+        .info
+        .calibration
+        .clone()
+        .expect("fitted on validation");
     assert_eq!(fitted.clips, data.len());
     assert_eq!(fitted.fitted_on, "the validation part");
     let matrices: Vec<_> = data.matrices.iter().collect();
-    let raw = Classifier::from_bundle_bytes(&with_calibration(&outcome.bundle, Calibration::none()).unwrap())
-        .unwrap()
-        .predict_features(&matrices)
-        .unwrap();
+    let raw = Classifier::from_bundle_bytes(
+        &with_calibration(&outcome.bundle, Calibration::none()).unwrap(),
+    )
+    .unwrap()
+    .predict_features(&matrices)
+    .unwrap();
     let doubled = Calibration {
         temperature: 2.0,
         ..fitted
     };
-    let softened = Classifier::from_bundle_bytes(&with_calibration(&outcome.bundle, doubled).unwrap())
-        .unwrap()
-        .predict_features(&matrices)
-        .unwrap();
+    let softened =
+        Classifier::from_bundle_bytes(&with_calibration(&outcome.bundle, doubled).unwrap())
+            .unwrap()
+            .predict_features(&matrices)
+            .unwrap();
     for (raw, softened) in raw.iter().zip(&softened) {
         let expected = retemper(raw, 2.0);
         for (e, s) in expected.iter().zip(softened) {

@@ -4,8 +4,8 @@
 //! `no_speech` or `too_short`.
 
 use ser_audio::segment::{Segment, SegmentConfig, split_speech};
-use ser_audio::{Audio, AudioError};
 use ser_audio::voice::{SpeechVerdict, VoiceConfig, detect_speech};
+use ser_audio::{Audio, AudioError};
 
 use crate::schema::Outcome;
 use crate::{EmotionModel, PredictError, Prediction, Probabilities, SegmentPrediction};
@@ -306,7 +306,10 @@ mod tests {
         assert_eq!(options.segment, defaults.segment);
         assert_eq!(options.voice, defaults.voice);
         assert_eq!(options.uncertain_below, defaults.uncertain_below);
-        assert_eq!(options.auto_segment_above_seconds, defaults.auto_segment_above_seconds);
+        assert_eq!(
+            options.auto_segment_above_seconds,
+            defaults.auto_segment_above_seconds
+        );
 
         let chosen = PredictSettings {
             segment_mode: "always".parse().unwrap(),

@@ -258,7 +258,12 @@ mod tests {
     fn example_sets_every_field_but_error() {
         let example = serde_json::to_value(Prediction::example(&labels())).unwrap();
         let segment = &example["segments"][0];
-        for field in ["duration_seconds", "speech_seconds", "emotion", "confidence"] {
+        for field in [
+            "duration_seconds",
+            "speech_seconds",
+            "emotion",
+            "confidence",
+        ] {
             assert!(!example[field].is_null(), "{field}");
         }
         assert!(example["error"].is_null());

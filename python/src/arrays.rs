@@ -66,7 +66,7 @@ impl Array {
     /// work on the last axis of any shape.
     pub fn rows(self) -> (Matrix, Vec<usize>, bool) {
         let cols = self.shape.last().copied().unwrap_or(1);
-        let rows = if cols == 0 { 0 } else { self.data.len() / cols };
+        let rows = self.data.len().checked_div(cols).unwrap_or(0);
         (
             Matrix {
                 rows,

@@ -679,6 +679,7 @@ fn chroma_stft<'py>(
     matrix_to_numpy(py, values, wide)
 }
 
+#[allow(clippy::too_many_arguments)] // the YIN arguments librosa.yin and pyin share
 fn yin_config(
     function: &str,
     fmin: f64,

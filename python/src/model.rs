@@ -207,6 +207,8 @@ impl Model {
 
     /// Predicts one audio file (a path, bytes, or a binary file object). Raises on failure.
     #[pyo3(signature = (path, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
+    // One argument per Python keyword argument (those of `ser predict`).
+    #[allow(clippy::too_many_arguments)]
     fn predict_file<'py>(
         &self,
         py: Python<'py>,
@@ -246,6 +248,8 @@ impl Model {
     /// `ser predict --format jsonl` does, in parallel: one dict per recording, in input order;
     /// a broken file is a dict with its `error`, never an exception.
     #[pyo3(signature = (paths, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
+    // One argument per Python keyword argument (those of `ser predict`).
+    #[allow(clippy::too_many_arguments)]
     fn predict_files<'py>(
         &self,
         py: Python<'py>,
@@ -284,6 +288,8 @@ impl Model {
     /// per recording, in order; a broken one is a dict with its `error`. This is what the Ray
     /// job runs on each batch.
     #[pyo3(signature = (recordings, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
+    // One argument per Python keyword argument (those of `ser predict`).
+    #[allow(clippy::too_many_arguments)]
     fn predict_recordings<'py>(
         &self,
         py: Python<'py>,

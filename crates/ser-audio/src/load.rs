@@ -65,13 +65,13 @@ impl LoadOptions {
         Ok(())
     }
 
-    /// The kept sample range of `frames` native-rate frames, rounded as librosa rounds it
-    /// (`round(sr * offset)`, `round(sr * duration)` frames after that).
+    /// The kept sample range of `frames` native-rate frames, truncated as librosa truncates
+    /// it (`int(sr * offset)`, then `int(sr * duration)` frames).
     fn window(&self, frames: usize, native_rate: u32) -> std::ops::Range<usize> {
         let rate = f64::from(native_rate);
-        let start = ((rate * self.offset_seconds).round_ties_even() as usize).min(frames);
+        let start = ((rate * self.offset_seconds).trunc() as usize).min(frames);
         let end = self.duration_seconds.map_or(frames, |duration| {
-            start.saturating_add((rate * duration).round_ties_even() as usize)
+            start.saturating_add((rate * duration).trunc() as usize)
         });
         start..end.min(frames)
     }
@@ -122,7 +122,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn window_rounds_like_librosa_and_stays_inside_the_file() {
+    fn window_truncates_like_librosa_and_stays_inside_the_file() {
         let options = |offset, duration| LoadOptions {
             offset_seconds: offset,
             duration_seconds: duration,
@@ -131,6 +131,8 @@ mod tests {
         assert_eq!(options(0.0, None).window(1000, 100), 0..1000);
         assert_eq!(options(0.5, Some(1.0)).window(1000, 100), 50..150);
         assert_eq!(options(0.125, Some(0.125)).window(1000, 100), 12..24);
+        // 25.7 frames in, 3.9 kept: librosa's int() drops the fractions.
+        assert_eq!(options(0.257, Some(0.039)).window(1000, 100), 25..28);
         assert_eq!(options(9.0, Some(5.0)).window(1000, 100), 900..1000);
         assert_eq!(options(20.0, None).window(1000, 100), 1000..1000);
     }

@@ -148,15 +148,25 @@ impl FeatureConfig {
 
     /// Decodes `path` and extracts its features; errors name the file.
     pub fn extract_file(&self, path: &Path) -> Result<FeatureMatrix, FeatureError> {
-        let with_path = |source: FeatureError| FeatureError::File {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        };
         let decoded = ser_audio::decode_file(path)?;
-        self.extract(&decoded.audio).map_err(|error| match error {
+        self.extract_named(&decoded.audio, path)
+    }
+
+    /// Decodes an in-memory audio file and extracts its features; errors carry `name`.
+    pub fn extract_bytes(&self, bytes: Vec<u8>, name: &str) -> Result<FeatureMatrix, FeatureError> {
+        let decoded = ser_audio::decode_bytes(bytes, name)?;
+        self.extract_named(&decoded.audio, Path::new(name))
+    }
+
+    /// [`FeatureConfig::extract`] with errors naming `path`.
+    fn extract_named(&self, audio: &Audio, path: &Path) -> Result<FeatureMatrix, FeatureError> {
+        self.extract(audio).map_err(|error| match error {
             // Audio errors already carry the file name.
             FeatureError::Audio(_) => error,
-            other => with_path(other),
+            other => FeatureError::File {
+                path: path.to_path_buf(),
+                source: Box::new(other),
+            },
         })
     }
 

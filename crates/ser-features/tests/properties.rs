@@ -304,3 +304,21 @@ fn rms_from_spectrogram_equals_rms_of_the_frames() {
     let wrong = rms_from_spectrogram(&Matrix::zeros(10, 3), 2048).unwrap_err();
     assert!(wrong.to_string().contains("needs 1025"), "{wrong}");
 }
+
+/// In-memory files extract like the same file on disk; errors carry the given name.
+#[test]
+fn extract_bytes_matches_extract_file() {
+    let data = std::env::var_os("SER_DATA_DIR").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        std::path::PathBuf::from,
+    );
+    let path = data.join("tess/OAF_angry/OAF_back_angry.flac");
+    let config = FeatureConfig::default();
+    let from_file = config.extract_file(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(config.extract_bytes(bytes, "clip.flac").unwrap(), from_file);
+    let error = config
+        .extract_bytes(b"RIFF----WAVEfmt ".to_vec(), "upload.wav")
+        .unwrap_err();
+    assert!(error.to_string().starts_with("upload.wav: "), "{error}");
+}

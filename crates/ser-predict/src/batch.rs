@@ -52,8 +52,8 @@ pub fn predict_inputs(
 }
 
 /// Predicts in-memory recordings, each a (name, file bytes) pair, on rayon's pool; results in
-/// input order, a broken recording as a [`Prediction`] with `error` set, as in
-/// [`predict_inputs`].
+/// input order, a broken recording (a panic inside included) as a [`Prediction`] with `error`
+/// set, as in [`predict_inputs`].
 pub fn predict_recordings(
     model: &dyn EmotionModel,
     recordings: &[(String, Vec<u8>)],
@@ -62,8 +62,10 @@ pub fn predict_recordings(
     recordings
         .par_iter()
         .map(|(name, bytes)| {
-            predict_bytes(model, name, bytes.clone(), options)
-                .unwrap_or_else(|e| Prediction::failed(name.clone(), e.to_string()))
+            ser_audio::isolate(Path::new(name), || {
+                predict_bytes(model, name, bytes.clone(), options)
+            })
+            .unwrap_or_else(|e| Prediction::failed(name.clone(), e.to_string()))
         })
         .collect()
 }

@@ -20,5 +20,7 @@ pub use error::PredictError;
 pub use input::{AUDIO_EXTENSIONS, Input, InputError, expand_inputs};
 pub use model::{DEFAULT_MODEL_BUNDLE, EmotionModel, MODEL_ENV, ModelFailure, load_model};
 pub use output::{OutputFormat, PredictionWriter};
-pub use predict::{DEFAULT_UNCERTAIN_BELOW, PredictOptions, SegmentMode, predict_audio};
+pub use predict::{
+    DEFAULT_UNCERTAIN_BELOW, PredictOptions, PredictSettings, SegmentMode, predict_audio,
+};
 pub use schema::{Prediction, Probabilities, SegmentPrediction};

@@ -3,9 +3,9 @@
 //! audio that holds enough speech (`ser_audio::voice`); the rest is answered with
 //! `no_speech` or `too_short`.
 
-use ser_audio::Audio;
 use ser_audio::segment::{Segment, SegmentConfig, split_speech};
 use ser_audio::voice::{SpeechVerdict, VoiceConfig, detect_speech};
+use ser_audio::{Audio, AudioError};
 
 use crate::schema::Outcome;
 use crate::{EmotionModel, PredictError, Prediction, Probabilities, SegmentPrediction};
@@ -48,6 +48,80 @@ impl Default for PredictOptions {
             voice: VoiceConfig::default(),
             uncertain_below: DEFAULT_UNCERTAIN_BELOW,
         }
+    }
+}
+
+impl std::str::FromStr for SegmentMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "always" => Ok(Self::Always),
+            "never" => Ok(Self::Never),
+            other => Err(format!(
+                "segment must be 'auto', 'always' or 'never', got {other:?}"
+            )),
+        }
+    }
+}
+
+/// The settings a user gives a prediction run (the flags of `ser predict`, the arguments of
+/// the Python `Model.predict*`), `None` meaning the default. [`PredictSettings::options`]
+/// checks them and builds the [`PredictOptions`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PredictSettings {
+    pub segment_mode: SegmentMode,
+    pub min_segment_seconds: Option<f32>,
+    pub max_segment_seconds: Option<f32>,
+    pub min_silence_seconds: Option<f32>,
+    pub min_speech_seconds: Option<f32>,
+    pub uncertain_below: Option<f32>,
+}
+
+impl PredictSettings {
+    /// The options these settings describe, or `AudioError::InvalidParameter` naming the
+    /// setting that is out of range.
+    pub fn options(&self) -> Result<PredictOptions, AudioError> {
+        let defaults = PredictOptions::default();
+        let segment = SegmentConfig {
+            min_speech_seconds: self
+                .min_segment_seconds
+                .unwrap_or(defaults.segment.min_speech_seconds),
+            max_segment_seconds: self
+                .max_segment_seconds
+                .unwrap_or(defaults.segment.max_segment_seconds),
+            min_silence_seconds: self
+                .min_silence_seconds
+                .unwrap_or(defaults.segment.min_silence_seconds),
+            ..defaults.segment
+        };
+        segment.validate()?;
+        let voice = VoiceConfig {
+            min_speech_seconds: self
+                .min_speech_seconds
+                .unwrap_or(defaults.voice.min_speech_seconds),
+            ..defaults.voice
+        };
+        if !(voice.min_speech_seconds.is_finite() && voice.min_speech_seconds >= 0.0) {
+            return Err(AudioError::InvalidParameter(format!(
+                "min_speech must be >= 0 seconds, got {}",
+                voice.min_speech_seconds
+            )));
+        }
+        let uncertain_below = self.uncertain_below.unwrap_or(defaults.uncertain_below);
+        if !(0.0..=1.0).contains(&uncertain_below) {
+            return Err(AudioError::InvalidParameter(format!(
+                "uncertain_below must be a probability in [0, 1], got {uncertain_below}"
+            )));
+        }
+        Ok(PredictOptions {
+            segment_mode: self.segment_mode,
+            auto_segment_above_seconds: f64::from(segment.max_segment_seconds),
+            segment,
+            voice,
+            uncertain_below,
+        })
     }
 }
 
@@ -224,6 +298,63 @@ fn weighted_mean(vectors: &[Vec<f32>], weights: &[f64]) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::testing::{ToneModel, voice};
+
+    #[test]
+    fn settings_default_to_the_default_options_and_reject_out_of_range_values() {
+        let options = PredictSettings::default().options().unwrap();
+        let defaults = PredictOptions::default();
+        assert_eq!(options.segment, defaults.segment);
+        assert_eq!(options.voice, defaults.voice);
+        assert_eq!(options.uncertain_below, defaults.uncertain_below);
+        assert_eq!(
+            options.auto_segment_above_seconds,
+            defaults.auto_segment_above_seconds
+        );
+
+        let chosen = PredictSettings {
+            segment_mode: "always".parse().unwrap(),
+            max_segment_seconds: Some(4.0),
+            min_speech_seconds: Some(1.5),
+            uncertain_below: Some(0.8),
+            ..PredictSettings::default()
+        }
+        .options()
+        .unwrap();
+        assert_eq!(chosen.segment_mode, SegmentMode::Always);
+        assert_eq!(chosen.segment.max_segment_seconds, 4.0);
+        assert_eq!(chosen.auto_segment_above_seconds, 4.0);
+        assert_eq!(chosen.voice.min_speech_seconds, 1.5);
+        assert_eq!(chosen.uncertain_below, 0.8);
+
+        for (settings, message) in [
+            (
+                PredictSettings {
+                    min_segment_seconds: Some(-1.0),
+                    ..PredictSettings::default()
+                },
+                "min_speech_seconds must be >= 0 seconds",
+            ),
+            (
+                PredictSettings {
+                    min_speech_seconds: Some(f32::NAN),
+                    ..PredictSettings::default()
+                },
+                "min_speech must be >= 0 seconds",
+            ),
+            (
+                PredictSettings {
+                    uncertain_below: Some(1.5),
+                    ..PredictSettings::default()
+                },
+                "uncertain_below must be a probability in [0, 1]",
+            ),
+        ] {
+            let error = settings.options().unwrap_err().to_string();
+            assert!(error.contains(message), "{error}");
+        }
+        let error = "sometimes".parse::<SegmentMode>().unwrap_err();
+        assert!(error.contains("'auto', 'always' or 'never'"), "{error}");
+    }
 
     #[test]
     fn weighted_mean_weights_by_duration() {

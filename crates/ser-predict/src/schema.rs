@@ -118,6 +118,19 @@ impl Prediction {
         }
     }
 
+    /// A made-up prediction with every field set (one segment, probabilities over `labels`,
+    /// only `error` null), for consumers that derive column types from a record, such as the
+    /// Parquet schema of the Python package's Ray job.
+    pub fn example(labels: &[String]) -> Self {
+        let mut values = vec![0.5 / labels.len().max(1) as f32; labels.len()];
+        if let Some(first) = values.first_mut() {
+            *first += 0.5;
+        }
+        let outcome = Outcome::emotion(Probabilities::from_labels(labels, &values), 0.5);
+        let segment = SegmentPrediction::new(0.0, 1.0, 1.0, outcome.clone());
+        Self::new("example.wav".into(), 1.0, 1.0, outcome, vec![segment])
+    }
+
     /// The record for a recording that could not be predicted.
     pub fn failed(file: String, error: String) -> Self {
         Self {
@@ -239,6 +252,25 @@ mod tests {
         assert_eq!(json, r#"{"b":0.2,"a":0.5,"c":0.3}"#);
         let back: Probabilities = serde_json::from_str(&json).unwrap();
         assert_eq!(back, probabilities);
+    }
+
+    #[test]
+    fn example_sets_every_field_but_error() {
+        let example = serde_json::to_value(Prediction::example(&labels())).unwrap();
+        let segment = &example["segments"][0];
+        for field in [
+            "duration_seconds",
+            "speech_seconds",
+            "emotion",
+            "confidence",
+        ] {
+            assert!(!example[field].is_null(), "{field}");
+        }
+        assert!(example["error"].is_null());
+        assert_eq!(example["emotion"], "b");
+        assert_eq!(example["probabilities"].as_object().unwrap().len(), 3);
+        assert_eq!(segment["probabilities"], example["probabilities"]);
+        assert!(segment["end_seconds"].as_f64().unwrap() > 0.0);
     }
 
     #[test]

@@ -122,3 +122,27 @@ pub fn wav_bytes(audio: &Audio) -> Vec<u8> {
     }
     bytes
 }
+
+/// The tone model, except that it panics with `message` on audio at 8 kHz, as a buggy decoder
+/// or DSP library would on a malformed file: for tests of panic isolation.
+pub struct PanicsOn8kHz {
+    pub model: ToneModel,
+    pub message: &'static str,
+}
+
+impl EmotionModel for PanicsOn8kHz {
+    fn labels(&self) -> &[String] {
+        self.model.labels()
+    }
+    fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure> {
+        assert!(
+            clips.iter().all(|clip| clip.sample_rate != 8_000),
+            "{}",
+            self.message
+        );
+        self.model.predict_batch(clips)
+    }
+    fn info_json(&self) -> serde_json::Value {
+        self.model.info_json()
+    }
+}

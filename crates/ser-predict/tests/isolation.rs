@@ -1,28 +1,8 @@
 //! A panic while predicting one file (a decoder or DSP library bug on a malformed file)
 //! fails that file only: its row carries the error, the batch goes on.
 
-use ser_audio::Audio;
-use ser_predict::testing::{ToneModel, voice, wav_bytes};
-use ser_predict::{EmotionModel, Input, ModelFailure, PredictOptions, predict_inputs};
-
-/// The tone model, except that it panics on 8 kHz audio as a buggy library would.
-struct PanicsOn8kHz(ToneModel);
-
-impl EmotionModel for PanicsOn8kHz {
-    fn labels(&self) -> &[String] {
-        self.0.labels()
-    }
-    fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure> {
-        assert!(
-            clips.iter().all(|clip| clip.sample_rate != 8_000),
-            "index out of bounds"
-        );
-        self.0.predict_batch(clips)
-    }
-    fn info_json(&self) -> serde_json::Value {
-        self.0.info_json()
-    }
-}
+use ser_predict::testing::{PanicsOn8kHz, ToneModel, voice, wav_bytes};
+use ser_predict::{Input, PredictOptions, predict_inputs};
 
 #[test]
 fn a_panic_on_one_file_fails_that_file_and_the_rest_go_on() {
@@ -37,7 +17,10 @@ fn a_panic_on_one_file_fails_that_file_and_the_rest_go_on() {
         .map(|name| Ok(Input::File(dir.path().join(name))))
         .collect();
     let mut rows = Vec::new();
-    let model = PanicsOn8kHz(ToneModel::new());
+    let model = PanicsOn8kHz {
+        model: ToneModel::new(),
+        message: "index out of bounds",
+    };
     let summary = predict_inputs(&model, &inputs, &PredictOptions::default(), |prediction| {
         rows.push(prediction.clone());
         Ok(())

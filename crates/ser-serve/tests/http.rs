@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ser_audio::Audio;
-use ser_predict::testing::{ToneModel, voice, wav_bytes};
+use ser_predict::testing::{PanicsOn8kHz, ToneModel, voice, wav_bytes};
 use ser_predict::{EmotionModel, ModelFailure};
 use ser_serve::client::{Connection, Request, Response};
 use ser_serve::{AppState, Limits, serve_on};
@@ -364,29 +364,17 @@ async fn slow_prediction_is_504() {
     assert!(error_message(&response).contains("longer than 0.1 s"));
 }
 
-/// The tone model, except that it panics on 8 kHz audio as a buggy library would.
-struct PanicsOn8kHz(ToneModel);
-
-impl EmotionModel for PanicsOn8kHz {
-    fn labels(&self) -> &[String] {
-        self.0.labels()
-    }
-    fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure> {
-        assert!(
-            clips.iter().all(|clip| clip.sample_rate != 8_000),
-            "secret internals"
-        );
-        self.0.predict_batch(clips)
-    }
-    fn info_json(&self) -> serde_json::Value {
-        self.0.info_json()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_on_an_upload_is_422_without_the_panic_text_and_the_server_goes_on() {
     ser_audio::install_panic_hook();
-    let addr = start(PanicsOn8kHz(ToneModel::new()), Limits::default()).await;
+    let addr = start(
+        PanicsOn8kHz {
+            model: ToneModel::new(),
+            message: "secret internals",
+        },
+        Limits::default(),
+    )
+    .await;
     let bad = wav_bytes(&voice(440.0, 1.0, 8_000));
     let response = send(
         addr,

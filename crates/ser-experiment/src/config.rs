@@ -93,6 +93,10 @@ pub struct ExperimentConfig {
     pub protocol: Protocol,
     #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
+    /// Whether a model with speaker normalisation hears each test speaker's clips together
+    /// (`together`, the default) or every clip alone (`alone`).
+    #[serde(default)]
+    pub test_clips: crate::TestSpeakers,
     /// One set of runs per architecture; empty means the run configuration's architecture.
     #[serde(default)]
     pub architectures: Vec<Architecture>,

@@ -6,6 +6,18 @@ use ser_model::Classifier;
 
 use crate::ExperimentError;
 
+/// Which test clips a model with speaker normalisation hears together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestSpeakers {
+    /// All clips of a test speaker together (their labels are never read), as a user who
+    /// gives one speaker's recordings at once, or `ser eval` on a corpus.
+    #[default]
+    Together,
+    /// Each clip alone, as `ser predict` judges one short recording by itself.
+    Alone,
+}
+
 /// Metrics and per-clip predictions of one evaluation.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
@@ -24,6 +36,7 @@ pub struct Evaluation {
 pub fn evaluate_clips(
     classifier: &Classifier,
     clips: &[Clip],
+    test_speakers: TestSpeakers,
     cache: Option<&FeatureCache>,
     on_progress: &(dyn Fn() + Sync),
 ) -> Result<Evaluation, ExperimentError> {
@@ -61,7 +74,14 @@ pub fn evaluate_clips(
         .map(class_of)
         .collect::<Result<Vec<usize>, _>>()?;
     let matrices = &extracted.matrices;
-    let probabilities = classifier.predict_features(&matrices.iter().collect::<Vec<_>>())?;
+    let speakers = match test_speakers {
+        TestSpeakers::Together => {
+            ser_model::group_indices(clips.iter().map(|clip| clip.speaker.as_str()))
+        }
+        TestSpeakers::Alone => (0..clips.len()).collect(),
+    };
+    let probabilities =
+        classifier.predict_features(&matrices.iter().collect::<Vec<_>>(), &speakers)?;
     let predicted: Vec<usize> = probabilities.iter().map(|p| arg_max(p)).collect();
     let predictions = clips
         .iter()

@@ -15,7 +15,7 @@ mod runner;
 
 pub use config::{ExperimentConfig, Protocol};
 pub use error::ExperimentError;
-pub use evaluate::{Evaluation, evaluate_clips};
+pub use evaluate::{Evaluation, TestSpeakers, evaluate_clips};
 pub use runner::{
     ArchitectureSummary, ExperimentOptions, ExperimentSummary, MeanStd, REPORT_FILE,
     RUN_CONFIG_FILE, RunResult, SUMMARY_FILE, run_experiment,

@@ -311,7 +311,13 @@ impl RunContext<'_> {
             predictions,
             skipped,
             ..
-        } = evaluate_clips(&classifier, &test_clips, self.cache, &|| {})?;
+        } = evaluate_clips(
+            &classifier,
+            &test_clips,
+            self.config.test_clips,
+            self.cache,
+            &|| {},
+        )?;
         if !skipped.is_empty() {
             self.progress.skipped(&skipped);
         }
@@ -543,6 +549,16 @@ fn write_report(
         run.model.describe_input(),
         summary.total_seconds / 60.0
     ));
+    if run.model.speaker_normalization.enabled {
+        markdown.paragraph(match config.test_clips {
+            crate::TestSpeakers::Together => {
+                "Test clips: each test speaker's clips are normalised together (no labels read)."
+            }
+            crate::TestSpeakers::Alone => {
+                "Test clips: every clip is normalised alone, as a single recording."
+            }
+        });
+    }
     if let Some(command) = &options.command {
         markdown.paragraph(&format!("Reproduce with:\n\n```sh\n{command}\n```"));
     }

@@ -74,20 +74,30 @@ impl Classifier {
         Ok(probabilities.pop().unwrap_or_default())
     }
 
-    /// [`Self::predict_audio`] for many recordings in one forward pass.
+    /// [`Self::predict_audio`] for many recordings of one speaker (e.g. the segments of one
+    /// recording) in one forward pass: with speaker normalisation they share one centre.
     pub fn predict_batch(&self, audios: &[Audio]) -> Result<Vec<Vec<f32>>, ModelError> {
         let matrices = audios
             .iter()
             .map(|audio| self.info.features.extract(audio))
             .collect::<Result<Vec<_>, _>>()?;
-        self.predict_features(&matrices.iter().collect::<Vec<_>>())
+        self.predict_features(&matrices.iter().collect::<Vec<_>>(), &vec![0; audios.len()])
+    }
+
+    /// Whether the model centres every speaker on their own mean (so predictions improve
+    /// when more of a speaker's clips are given together).
+    pub fn normalizes_speakers(&self) -> bool {
+        self.normalizer.speaker_prior.is_some()
     }
 
     /// Calibrated probabilities for already extracted (not yet normalised) feature matrices:
     /// the softmax of the logits divided by the bundle's temperature (1 without calibration).
+    /// `speakers` gives each clip's speaker ([`crate::group_indices`]); it matters only to
+    /// models with speaker normalisation.
     pub fn predict_features(
         &self,
         matrices: &[&FeatureMatrix],
+        speakers: &[usize],
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         let temperature = self
             .info
@@ -99,6 +109,7 @@ impl Classifier {
             &self.normalizer,
             &self.info.model,
             matrices,
+            speakers,
             &self.device,
             temperature,
         )
@@ -113,22 +124,28 @@ pub(crate) fn predict_probabilities(
     normalizer: &Normalizer,
     model: &ModelConfig,
     matrices: &[&FeatureMatrix],
+    speakers: &[usize],
     device: &Device,
     temperature: f32,
 ) -> Result<Vec<Vec<f32>>, ModelError> {
     let frames = model.input_frames();
+    let inputs: Vec<_> = matrices
+        .iter()
+        .map(|matrix| model.network_input(matrix))
+        .collect();
+    let inputs: Vec<&FeatureMatrix> = inputs.iter().map(AsRef::as_ref).collect();
+    // Speaker centres come from all of a speaker's clips, so the whole set is normalised
+    // before it is cut into batches.
+    let normalized = normalizer.batch_input(&inputs, speakers, frames)?;
+    let example_size = normalizer.n_features() * frames;
     let mut probabilities = Vec::with_capacity(matrices.len());
-    for chunk in matrices.chunks(INFERENCE_BATCH) {
-        let inputs: Vec<_> = chunk
-            .iter()
-            .map(|matrix| model.network_input(matrix))
-            .collect();
-        let chunk: Vec<&FeatureMatrix> = inputs.iter().map(AsRef::as_ref).collect();
-        let input = normalizer.batch_input(&chunk, frames)?;
-        let shape = [chunk.len(), normalizer.n_features(), frames];
+    for chunk in normalized.chunks((INFERENCE_BATCH * example_size).max(1)) {
+        let count = chunk.len() / example_size.max(1);
+        let input = chunk.to_vec();
+        let shape = [count, normalizer.n_features(), frames];
         let logits = network.forward(Tensor::from_data(TensorData::new(input, shape), device));
         let logits = tensor_values(logits)?;
-        let classes = logits.len() / chunk.len().max(1);
+        let classes = logits.len() / count.max(1);
         probabilities.extend(
             logits
                 .chunks(classes.max(1))

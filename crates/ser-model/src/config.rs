@@ -157,6 +157,41 @@ pub struct ModelConfig {
     pub bilstm: RecurrentConfig,
     pub crnn: CrnnConfig,
     pub mlp: DenseConfig,
+    pub speaker_normalization: SpeakerNormalization,
+}
+
+/// Speaker normalisation of the network input: every speaker's mean input is subtracted
+/// before the global standardisation, so the network learns how a voice departs from its own
+/// habit rather than whose voice it is. In training the speakers come from the corpus; at
+/// prediction the clips given together as one speaker (a recording's segments, a speaker's
+/// folder, a corpus speaker in `ser eval`) share one mean, estimated with the average
+/// training speaker as a prior worth `prior_clips` clips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeakerNormalization {
+    pub enabled: bool,
+    pub prior_clips: f32,
+    /// Train half of every batch on examples centred as if each were its speaker's only
+    /// clip, so a single short recording is judged as well as without speaker
+    /// normalisation.
+    pub train_single_clips: bool,
+}
+
+impl Default for SpeakerNormalization {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            prior_clips: 5.0,
+            train_single_clips: true,
+        }
+    }
+}
+
+impl SpeakerNormalization {
+    /// The prior's weight when enabled.
+    pub fn prior_clips(&self) -> Option<f32> {
+        self.enabled.then_some(self.prior_clips)
+    }
 }
 
 /// `crnn`: convolution front end, recurrent back end, attention pooling.
@@ -194,6 +229,7 @@ impl Default for ModelConfig {
             bilstm: RecurrentConfig::default(),
             crnn: CrnnConfig::default(),
             mlp: DenseConfig::default(),
+            speaker_normalization: SpeakerNormalization::default(),
         }
     }
 }
@@ -230,6 +266,17 @@ impl ModelConfig {
     /// What one example of the network input is, e.g. "128 frames (cropped or padded)" or
     /// "mean, std of every feature over the clip's own frames".
     pub fn describe_input(&self) -> String {
+        let input = self.describe_frames();
+        match self.speaker_normalization.prior_clips() {
+            Some(prior_clips) => format!(
+                "{input}, centred on each speaker's mean (average-speaker prior worth \
+                 {prior_clips} clips)"
+            ),
+            None => input,
+        }
+    }
+
+    fn describe_frames(&self) -> String {
         match self.architecture {
             Architecture::Mlp => {
                 let statistics: Vec<String> =
@@ -255,6 +302,12 @@ impl ModelConfig {
         let invalid = |reason: String| Err(ModelError::Config(reason));
         if self.frames == 0 {
             return invalid("frames must be at least 1".into());
+        }
+        let prior_clips = self.speaker_normalization.prior_clips;
+        if !(prior_clips.is_finite() && prior_clips >= 0.0) {
+            return invalid(format!(
+                "speaker_normalization.prior_clips must be >= 0, got {prior_clips}"
+            ));
         }
         let check_conv = |name: &str, conv: &ConvConfig| -> Result<(), ModelError> {
             if conv.channels.is_empty() || conv.channels.contains(&0) {

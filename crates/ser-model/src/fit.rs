@@ -28,15 +28,20 @@ use crate::step::{Batch, TrainingStep};
 
 /// Stream tag of the dropout-mask seeds, apart from the augmentation draws of the same step.
 const MASK_STREAM: u64 = 0x6d61_736b;
+/// Stream tag of the draws that centre an example on its speaker or on itself alone.
+const ALONE_STREAM: u64 = 0x616c_6f6e;
 
 /// One line of the metrics log (`metrics.jsonl`); defined by ser-eval, which reads it back.
 pub use ser_eval::EpochRecord;
 
-/// Feature matrices (not normalised) with class indices.
+/// Feature matrices (not normalised) with class indices and speakers.
 #[derive(Debug, Clone, Default)]
 pub struct LabelledFeatures {
     pub matrices: Vec<FeatureMatrix>,
     pub labels: Vec<usize>,
+    /// Each example's speaker as a group index ([`crate::group_indices`]): speaker
+    /// normalisation centres every speaker on their own mean.
+    pub speakers: Vec<usize>,
 }
 
 impl LabelledFeatures {
@@ -124,10 +129,23 @@ pub fn fit(
         .map(|matrix| setup.model.network_input(matrix))
         .collect();
     let train_matrices: Vec<&FeatureMatrix> = train_matrices.iter().map(AsRef::as_ref).collect();
-    let normalizer = Normalizer::fit(train_matrices.iter().copied())?;
+    let normalizer = Normalizer::fit(
+        &train_matrices,
+        &train.speakers,
+        setup.model.speaker_normalization.prior_clips(),
+    )?;
     let n_features = normalizer.n_features();
     let frames = setup.model.input_frames();
-    let train_inputs = normalizer.batch_input(&train_matrices, frames)?;
+    let train_inputs = normalizer.batch_input(&train_matrices, &train.speakers, frames)?;
+    // The same examples centred as if each were its speaker's only clip: drawn for half of
+    // every batch, so the model also serves a voice it hears once.
+    let alone_inputs = match normalizer.speaker_prior {
+        Some(_) if setup.model.speaker_normalization.train_single_clips => {
+            let alone: Vec<usize> = (0..train.len()).collect();
+            Some(normalizer.batch_input(&train_matrices, &alone, frames)?)
+        }
+        _ => None,
+    };
     // Time shift and SpecAugment act on frames; pooled (mlp) inputs have none.
     let augment_batches = setup.model.architecture != Architecture::Mlp;
     let config = &setup.training;
@@ -202,12 +220,16 @@ pub fn fit(
         for (step, batch) in order.chunks(batch_size).enumerate() {
             let mut augment_rng =
                 SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1]);
+            let mut alone_rng =
+                SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1, ALONE_STREAM]);
             let mut inputs = Vec::with_capacity(batch.len() * example_size);
             for &index in batch {
                 let start = inputs.len();
-                inputs.extend_from_slice(
-                    &train_inputs[index * example_size..(index + 1) * example_size],
-                );
+                let source = match &alone_inputs {
+                    Some(alone) if alone_rng.unit() < 0.5 => alone,
+                    _ => &train_inputs,
+                };
+                inputs.extend_from_slice(&source[index * example_size..(index + 1) * example_size]);
                 if augment_batches {
                     augment_example(
                         &mut inputs[start..],
@@ -363,8 +385,10 @@ pub fn fit(
 /// Temperature fitted on the predictions of the (uncalibrated) bundle for held-out clips.
 fn calibrate_on(bundle: &[u8], held_out: &LabelledFeatures) -> Result<Calibration, ModelError> {
     let classifier = Classifier::from_bundle_bytes(bundle)?;
-    let probabilities =
-        classifier.predict_features(&held_out.matrices.iter().collect::<Vec<_>>())?;
+    let probabilities = classifier.predict_features(
+        &held_out.matrices.iter().collect::<Vec<_>>(),
+        &held_out.speakers,
+    )?;
     Ok(fit_calibration(
         &probabilities,
         &held_out.labels,
@@ -392,11 +416,15 @@ pub fn fit_calibration(
 }
 
 fn check_data(data: &LabelledFeatures, n_classes: usize, name: &str) -> Result<(), ModelError> {
-    if data.is_empty() || data.matrices.len() != data.labels.len() {
+    if data.is_empty()
+        || data.matrices.len() != data.labels.len()
+        || data.speakers.len() != data.labels.len()
+    {
         return Err(ModelError::Training(format!(
-            "the {name} set is empty or has {} matrices for {} labels",
+            "the {name} set is empty or has {} matrices for {} labels and {} speakers",
             data.matrices.len(),
-            data.labels.len()
+            data.labels.len(),
+            data.speakers.len()
         )));
     }
     if let Some(label) = data.labels.iter().find(|&&label| label >= n_classes) {
@@ -493,7 +521,15 @@ fn evaluate(
 ) -> Result<Evaluation, ModelError> {
     let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
     let device = network.devices().into_iter().next().unwrap_or_default();
-    let probabilities = predict_probabilities(network, normalizer, model, &matrices, &device, 1.0)?;
+    let probabilities = predict_probabilities(
+        network,
+        normalizer,
+        model,
+        &matrices,
+        &data.speakers,
+        &device,
+        1.0,
+    )?;
     let mut loss = 0.0f64;
     let mut predictions = Vec::with_capacity(data.len());
     for (row, &label) in probabilities.iter().zip(&data.labels) {

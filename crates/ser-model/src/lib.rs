@@ -30,13 +30,13 @@ pub use calibration::{
 pub use classifier::Classifier;
 pub use config::{
     Architecture, AugmentConfig, ConvConfig, CrnnConfig, DenseConfig, LrSchedule, ModelConfig,
-    OptimizerKind, RecurrentConfig, RunConfig, TrainConfig,
+    OptimizerKind, RecurrentConfig, RunConfig, SpeakerNormalization, TrainConfig,
 };
 pub use error::ModelError;
 pub use fit::{
     BUNDLE_FILE, CHECKPOINT_FILE, EpochRecord, FitSetup, LabelledFeatures, METRICS_FILE,
     SilentProgress, TrainOutcome, TrainProgress, fit, fit_calibration,
 };
-pub use normalizer::Normalizer;
+pub use normalizer::{Normalizer, SpeakerPrior, group_indices};
 pub use summary::{LayerSummary, ModelSummary, summarize};
 pub use train::{SPLIT_FILE, SplitSpec, TrainOptions, train};

@@ -181,6 +181,7 @@ pub fn train(
             .iter()
             .map(|clip| clip.emotion.index())
             .collect(),
+        speakers: speaker_groups(&extracted.clips),
         matrices: extracted.matrices,
     };
     let extracted = extract(&train_clips)?;
@@ -199,6 +200,7 @@ pub fn train(
         train
             .labels
             .extend(train_clips.iter().map(|clip| clip.emotion.index()));
+        train.speakers.extend(speaker_groups(&train_clips));
     }
     let validation = labelled(extract(&validation_clips)?);
     let mut setup = FitSetup {
@@ -278,6 +280,7 @@ fn out_of_fold_calibration(
         let subset = |indices: &[usize]| LabelledFeatures {
             matrices: indices.iter().map(|&i| train.matrices[i].clone()).collect(),
             labels: indices.iter().map(|&i| train.labels[i]).collect(),
+            speakers: indices.iter().map(|&i| train.speakers[i]).collect(),
         };
         let fold_setup = FitSetup {
             run_dir: None,
@@ -290,7 +293,7 @@ fn out_of_fold_calibration(
         let classifier = crate::Classifier::from_bundle_bytes(&outcome.bundle)?;
         let held = subset(&held_out);
         let matrices: Vec<&FeatureMatrix> = held.matrices.iter().collect();
-        probabilities.extend(classifier.predict_features(&matrices)?);
+        probabilities.extend(classifier.predict_features(&matrices, &held.speakers)?);
         labels.extend(held.labels);
         held_out_clips.extend(held_out.iter().map(|&i| &clips[i]));
     }
@@ -313,6 +316,12 @@ fn out_of_fold_calibration(
              speaker weighted the same"
         ),
     ))
+}
+
+/// Each clip's speaker as a group index; the same speaker name gets the same index for
+/// every call, so augmented copies join their originals.
+fn speaker_groups(clips: &[Clip]) -> Vec<usize> {
+    crate::group_indices(clips.iter().map(|clip| clip.speaker.as_str()))
 }
 
 fn distinct_speakers(clips: &[Clip]) -> usize {

@@ -33,8 +33,12 @@ fn bundle_save_load_gives_identical_probabilities() {
     let from_memory = Classifier::from_bundle_bytes(&outcome.bundle).unwrap();
     let from_disk = Classifier::load(&path).unwrap();
     let matrices: Vec<_> = data.matrices.iter().collect();
-    let expected = from_memory.predict_features(&matrices).unwrap();
-    let loaded = from_disk.predict_features(&matrices).unwrap();
+    let expected = from_memory
+        .predict_features(&matrices, &data.speakers)
+        .unwrap();
+    let loaded = from_disk
+        .predict_features(&matrices, &data.speakers)
+        .unwrap();
     assert_eq!(
         expected, loaded,
         "probabilities must be bit-identical after save/load"
@@ -74,7 +78,7 @@ fn validation_fits_a_temperature_and_inference_applies_it() {
         .unwrap(),
     )
     .unwrap()
-    .predict_features(&matrices)
+    .predict_features(&matrices, &data.speakers)
     .unwrap();
     let doubled = Calibration {
         temperature: 2.0,
@@ -84,7 +88,7 @@ fn validation_fits_a_temperature_and_inference_applies_it() {
         &with_info(&outcome.bundle, |info| info.calibration = Some(doubled)).unwrap(),
     )
     .unwrap()
-    .predict_features(&matrices)
+    .predict_features(&matrices, &data.speakers)
     .unwrap();
     for (raw, softened) in raw.iter().zip(&softened) {
         let expected = retemper(raw, 2.0);
@@ -200,11 +204,11 @@ fn resume_continues_after_the_last_checkpointed_epoch() {
     let matrices: Vec<_> = data.matrices.iter().collect();
     let a = Classifier::from_bundle_bytes(&resumed.bundle)
         .unwrap()
-        .predict_features(&matrices)
+        .predict_features(&matrices, &data.speakers)
         .unwrap();
     let b = Classifier::from_bundle_bytes(&straight.bundle)
         .unwrap()
-        .predict_features(&matrices)
+        .predict_features(&matrices, &data.speakers)
         .unwrap();
     // Shuffling, augmentation and dropout masks are functions of (seed, epoch, step).
     assert_eq!(a, b, "resumed vs uninterrupted");

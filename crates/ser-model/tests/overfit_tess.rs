@@ -42,6 +42,7 @@ fn tiny_model_overfits_twenty_real_clips() {
             })
             .collect(),
         labels: clips.iter().map(|clip| clip.emotion.index()).collect(),
+        speakers: ser_model::group_indices(clips.iter().map(|clip| clip.speaker.as_str())),
     };
     let run = RunConfig::from_toml(
         r#"
@@ -79,7 +80,7 @@ fn tiny_model_overfits_twenty_real_clips() {
     let outcome = fit(&setup, &data, None, &SilentProgress).unwrap();
     let classifier = Classifier::from_bundle_bytes(&outcome.bundle).unwrap();
     let probabilities = classifier
-        .predict_features(&data.matrices.iter().collect::<Vec<_>>())
+        .predict_features(&data.matrices.iter().collect::<Vec<_>>(), &data.speakers)
         .unwrap();
     let predicted: Vec<usize> = probabilities
         .iter()

@@ -34,6 +34,8 @@ pub fn synthetic(
         data.matrices
             .push(FeatureMatrix::new(n_features, frames, values));
         data.labels.push(class);
+        // Two synthetic speakers, alternating.
+        data.speakers.push(example % 2);
     }
     data
 }

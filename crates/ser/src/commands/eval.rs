@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// Extract features without reading or writing the cache.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// Judge every clip alone, as `ser predict` does a single recording (default: a model
+    /// with speaker normalisation hears each speaker's clips together; labels are not read).
+    #[arg(long)]
+    pub clips_alone: bool,
 }
 
 pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
@@ -95,7 +99,13 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
         );
     }
     let started = std::time::Instant::now();
-    let evaluation = ser_experiment::evaluate_clips(&classifier, &clips, cache.as_ref(), &|| {})?;
+    let test_speakers = if args.clips_alone {
+        ser_experiment::TestSpeakers::Alone
+    } else {
+        ser_experiment::TestSpeakers::Together
+    };
+    let evaluation =
+        ser_experiment::evaluate_clips(&classifier, &clips, test_speakers, cache.as_ref(), &|| {})?;
     super::report_skipped(&evaluation.skipped);
     let seconds = started.elapsed().as_secs_f64();
 

@@ -344,9 +344,11 @@ class Model:
         min_silence: Optional[float] = None,
         min_speech: Optional[float] = None,
         uncertain_below: Optional[float] = None,
+        speakers: Literal["recording", "folder", "all"] = "recording",
     ) -> list[Prediction]:
         """Predict files, folders and globs exactly as ``ser predict --format jsonl``, in
-        parallel; a broken file gives a dict with its ``error``, never an exception."""
+        parallel; a broken file gives a dict with its ``error``, never an exception.
+        ``speakers``: which files are one speaker (``ser predict --speakers``)."""
     def predict_recordings(
         self,
         recordings: Sequence[Tuple[str, bytes]],

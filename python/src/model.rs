@@ -41,6 +41,7 @@ fn predict_options(
         min_silence_seconds: min_silence,
         min_speech_seconds: min_speech,
         uncertain_below,
+        ..PredictSettings::default()
     }
     .options()
     .map_err(errors::audio)
@@ -247,7 +248,7 @@ impl Model {
     /// Predicts files, folders (searched recursively) and glob patterns exactly as
     /// `ser predict --format jsonl` does, in parallel: one dict per recording, in input order;
     /// a broken file is a dict with its `error`, never an exception.
-    #[pyo3(signature = (paths, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None))]
+    #[pyo3(signature = (paths, *, segment = "auto".to_string(), min_segment = None, max_segment = None, min_silence = None, min_speech = None, uncertain_below = None, speakers = "recording".to_string()))]
     // One argument per Python keyword argument (those of `ser predict`).
     #[allow(clippy::too_many_arguments)]
     fn predict_files<'py>(
@@ -260,8 +261,9 @@ impl Model {
         min_silence: Option<f32>,
         min_speech: Option<f32>,
         uncertain_below: Option<f32>,
+        speakers: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = predict_options(
+        let mut options = predict_options(
             &segment,
             min_segment,
             max_segment,
@@ -269,6 +271,7 @@ impl Model {
             min_speech,
             uncertain_below,
         )?;
+        options.speakers = speakers.parse().map_err(PyValueError::new_err)?;
         let classifier = Arc::clone(&self.classifier);
         let predictions = py.detach(|| {
             let inputs = ser_predict::expand_inputs(&paths);

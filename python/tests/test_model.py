@@ -51,6 +51,17 @@ def test_segmented_predictions_equal_the_cli(model, ser_bin, parity_clips):
     assert all(p["segments"] for p in ours)
 
 
+def test_speaker_grouping_equals_the_cli(model, ser_bin, parity_clips):
+    together = model.predict_files(parity_clips, speakers="all")
+    assert together == cli_jsonl(ser_bin, parity_clips, "--speakers", "all")
+    # The built-in model normalises speakers: heard as one voice, the clips get other
+    # probabilities than each alone.
+    alone = model.predict_files(parity_clips)
+    assert [p["probabilities"] for p in together] != [p["probabilities"] for p in alone]
+    with pytest.raises(ValueError, match="speakers must be"):
+        model.predict_files(parity_clips, speakers="nobody")
+
+
 def test_speech_settings_equal_the_cli(model, ser_bin, parity_clips):
     # TESS clips hold about a second of speech: 5 s is too little, 0.1 s enough.
     too_short = model.predict_files(parity_clips[:2], min_speech=5.0)

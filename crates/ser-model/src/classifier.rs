@@ -13,7 +13,7 @@ use crate::bundle::{self, BundleInfo};
 use crate::calibration::softmax_with_temperature;
 use crate::config::ModelConfig;
 use crate::nets::Network;
-use crate::normalizer::Normalizer;
+use crate::normalizer::{Normalizer, VoiceProfile};
 
 /// A trained model ready for prediction, on the non-autodiff Flex CPU backend.
 /// Load once and share across threads: prediction takes `&self`.
@@ -84,6 +84,39 @@ impl Classifier {
         self.predict_features(&matrices.iter().collect::<Vec<_>>(), &vec![0; audios.len()])
     }
 
+    /// What these recordings of one speaker say about their voice (empty for a model
+    /// without speaker normalisation); profiles of several recordings can be merged.
+    pub fn voice_profile(&self, audios: &[Audio]) -> Result<VoiceProfile, ModelError> {
+        if !self.normalizes_speakers() {
+            return Ok(VoiceProfile::default());
+        }
+        let matrices = audios
+            .iter()
+            .map(|audio| self.info.features.extract(audio))
+            .collect::<Result<Vec<_>, _>>()?;
+        let inputs: Vec<_> = matrices
+            .iter()
+            .map(|matrix| self.info.model.network_input(matrix))
+            .collect();
+        let inputs: Vec<&FeatureMatrix> = inputs.iter().map(AsRef::as_ref).collect();
+        self.normalizer.voice_profile(&inputs)
+    }
+
+    /// [`Self::predict_batch`] for recordings of a speaker whose voice is known from `voice`
+    /// (e.g. all of their recordings), not from these clips alone.
+    pub fn predict_batch_in_voice(
+        &self,
+        audios: &[Audio],
+        voice: &VoiceProfile,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let matrices = audios
+            .iter()
+            .map(|audio| self.info.features.extract(audio))
+            .collect::<Result<Vec<_>, _>>()?;
+        let matrices: Vec<&FeatureMatrix> = matrices.iter().collect();
+        self.probabilities(&matrices, Voices::Known(voice))
+    }
+
     /// Whether the model centres every speaker on their own mean (so predictions improve
     /// when more of a speaker's clips are given together).
     pub fn normalizes_speakers(&self) -> bool {
@@ -99,6 +132,14 @@ impl Classifier {
         matrices: &[&FeatureMatrix],
         speakers: &[usize],
     ) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.probabilities(matrices, Voices::Groups(speakers))
+    }
+
+    fn probabilities(
+        &self,
+        matrices: &[&FeatureMatrix],
+        voices: Voices<'_>,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
         let temperature = self
             .info
             .calibration
@@ -109,11 +150,20 @@ impl Classifier {
             &self.normalizer,
             &self.info.model,
             matrices,
-            speakers,
+            voices,
             &self.device,
             temperature,
         )
     }
+}
+
+/// Where the speaker centres of a batch come from.
+#[derive(Clone, Copy)]
+pub(crate) enum Voices<'a> {
+    /// Each clip's speaker index: clips of one speaker share their own mean.
+    Groups(&'a [usize]),
+    /// Every clip is of one speaker whose voice is known beforehand.
+    Known(&'a VoiceProfile),
 }
 
 /// Largest batch sent through the network at once during inference.
@@ -124,7 +174,7 @@ pub(crate) fn predict_probabilities(
     normalizer: &Normalizer,
     model: &ModelConfig,
     matrices: &[&FeatureMatrix],
-    speakers: &[usize],
+    voices: Voices<'_>,
     device: &Device,
     temperature: f32,
 ) -> Result<Vec<Vec<f32>>, ModelError> {
@@ -136,7 +186,10 @@ pub(crate) fn predict_probabilities(
     let inputs: Vec<&FeatureMatrix> = inputs.iter().map(AsRef::as_ref).collect();
     // Speaker centres come from all of a speaker's clips, so the whole set is normalised
     // before it is cut into batches.
-    let normalized = normalizer.batch_input(&inputs, speakers, frames)?;
+    let normalized = match voices {
+        Voices::Groups(speakers) => normalizer.batch_input(&inputs, speakers, frames)?,
+        Voices::Known(voice) => normalizer.batch_input_in_voice(&inputs, voice, frames)?,
+    };
     let example_size = normalizer.n_features() * frames;
     let mut probabilities = Vec::with_capacity(matrices.len());
     for chunk in normalized.chunks((INFERENCE_BATCH * example_size).max(1)) {

@@ -171,10 +171,6 @@ pub struct ModelConfig {
 pub struct SpeakerNormalization {
     pub enabled: bool,
     pub prior_clips: f32,
-    /// Train half of every batch on examples centred as if each were its speaker's only
-    /// clip, so a single short recording is judged as well as without speaker
-    /// normalisation.
-    pub train_single_clips: bool,
 }
 
 impl Default for SpeakerNormalization {
@@ -182,7 +178,6 @@ impl Default for SpeakerNormalization {
         Self {
             enabled: false,
             prior_clips: 5.0,
-            train_single_clips: true,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::bundle::{
 };
 use crate::calibration::{Calibration, fit_temperature, log_probabilities};
 use crate::checkpoint::{Checkpoint, RunIdentity};
-use crate::classifier::{Classifier, predict_probabilities};
+use crate::classifier::{Classifier, Voices, predict_probabilities};
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
@@ -28,8 +28,6 @@ use crate::step::{Batch, TrainingStep};
 
 /// Stream tag of the dropout-mask seeds, apart from the augmentation draws of the same step.
 const MASK_STREAM: u64 = 0x6d61_736b;
-/// Stream tag of the draws that centre an example on its speaker or on itself alone.
-const ALONE_STREAM: u64 = 0x616c_6f6e;
 
 /// One line of the metrics log (`metrics.jsonl`); defined by ser-eval, which reads it back.
 pub use ser_eval::EpochRecord;
@@ -137,15 +135,6 @@ pub fn fit(
     let n_features = normalizer.n_features();
     let frames = setup.model.input_frames();
     let train_inputs = normalizer.batch_input(&train_matrices, &train.speakers, frames)?;
-    // The same examples centred as if each were its speaker's only clip: drawn for half of
-    // every batch, so the model also serves a voice it hears once.
-    let alone_inputs = match normalizer.speaker_prior {
-        Some(_) if setup.model.speaker_normalization.train_single_clips => {
-            let alone: Vec<usize> = (0..train.len()).collect();
-            Some(normalizer.batch_input(&train_matrices, &alone, frames)?)
-        }
-        _ => None,
-    };
     // Time shift and SpecAugment act on frames; pooled (mlp) inputs have none.
     let augment_batches = setup.model.architecture != Architecture::Mlp;
     let config = &setup.training;
@@ -220,16 +209,12 @@ pub fn fit(
         for (step, batch) in order.chunks(batch_size).enumerate() {
             let mut augment_rng =
                 SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1]);
-            let mut alone_rng =
-                SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1, ALONE_STREAM]);
             let mut inputs = Vec::with_capacity(batch.len() * example_size);
             for &index in batch {
                 let start = inputs.len();
-                let source = match &alone_inputs {
-                    Some(alone) if alone_rng.unit() < 0.5 => alone,
-                    _ => &train_inputs,
-                };
-                inputs.extend_from_slice(&source[index * example_size..(index + 1) * example_size]);
+                inputs.extend_from_slice(
+                    &train_inputs[index * example_size..(index + 1) * example_size],
+                );
                 if augment_batches {
                     augment_example(
                         &mut inputs[start..],
@@ -526,7 +511,7 @@ fn evaluate(
         normalizer,
         model,
         &matrices,
-        &data.speakers,
+        Voices::Groups(&data.speakers),
         &device,
         1.0,
     )?;

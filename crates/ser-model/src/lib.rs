@@ -37,6 +37,6 @@ pub use fit::{
     BUNDLE_FILE, CHECKPOINT_FILE, EpochRecord, FitSetup, LabelledFeatures, METRICS_FILE,
     SilentProgress, TrainOutcome, TrainProgress, fit, fit_calibration,
 };
-pub use normalizer::{Normalizer, SpeakerPrior, group_indices};
+pub use normalizer::{Normalizer, SpeakerPrior, VoiceProfile, group_indices};
 pub use summary::{LayerSummary, ModelSummary, summarize};
 pub use train::{SPLIT_FILE, SplitSpec, TrainOptions, train};

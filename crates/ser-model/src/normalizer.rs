@@ -29,6 +29,46 @@ pub struct SpeakerPrior {
     pub clips: f32,
 }
 
+/// A speaker's voice as seen in some of their clips: the sum of the clips' mean network
+/// inputs and their number. Profiles of several recordings of one speaker add up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VoiceProfile {
+    sums: Vec<f64>,
+    clips: usize,
+}
+
+impl VoiceProfile {
+    /// Clips seen.
+    pub fn clips(&self) -> usize {
+        self.clips
+    }
+
+    /// Adds the clips of `other` (another recording of the same speaker).
+    pub fn merge(&mut self, other: &VoiceProfile) {
+        if self.sums.is_empty() {
+            self.sums = vec![0.0; other.sums.len()];
+        }
+        for (sum, add) in self.sums.iter_mut().zip(&other.sums) {
+            *sum += add;
+        }
+        self.clips += other.clips;
+    }
+
+    fn add_clip(&mut self, matrix: &FeatureMatrix) {
+        // A clip without frames says nothing about the voice.
+        if matrix.n_frames == 0 {
+            return;
+        }
+        if self.sums.is_empty() {
+            self.sums = vec![0.0; matrix.n_features];
+        }
+        for (feature, sum) in self.sums.iter_mut().enumerate() {
+            *sum += row_mean(matrix.row(feature));
+        }
+        self.clips += 1;
+    }
+}
+
 /// Standard deviations below this count as constant features (left unscaled).
 const MIN_STD: f64 = 1e-8;
 
@@ -115,6 +155,44 @@ impl Normalizer {
         self.mean.len()
     }
 
+    /// What `matrices` (network inputs of one speaker's clips) say about the speaker's voice.
+    pub fn voice_profile(&self, matrices: &[&FeatureMatrix]) -> Result<VoiceProfile, ModelError> {
+        let mut profile = VoiceProfile::default();
+        for matrix in matrices {
+            if matrix.n_features != self.n_features() {
+                return Err(ModelError::InputShape {
+                    found: matrix.n_features,
+                    expected: self.n_features(),
+                });
+            }
+            profile.add_clip(matrix);
+        }
+        Ok(profile)
+    }
+
+    /// The speaker's estimated mean from `profile`, shrunk toward the average training
+    /// speaker, or `None` without speaker normalisation.
+    fn centre(&self, profile: &VoiceProfile) -> Option<Vec<f32>> {
+        let prior = self.speaker_prior.as_ref()?;
+        let prior_clips = f64::from(prior.clips);
+        let weight = profile.clips as f64 + prior_clips;
+        Some(
+            prior
+                .mean
+                .iter()
+                .enumerate()
+                .map(|(feature, &prior_mean)| {
+                    let sum = profile.sums.get(feature).copied().unwrap_or(0.0);
+                    if weight > 0.0 {
+                        ((sum + prior_clips * f64::from(prior_mean)) / weight) as f32
+                    } else {
+                        prior_mean
+                    }
+                })
+                .collect(),
+        )
+    }
+
     /// Each speaker's estimated mean (indexed by speaker), or `None` without speaker
     /// normalisation.
     fn speaker_centres(
@@ -122,9 +200,9 @@ impl Normalizer {
         matrices: &[&FeatureMatrix],
         speakers: &[usize],
     ) -> Result<Option<Vec<Vec<f32>>>, ModelError> {
-        let Some(prior) = &self.speaker_prior else {
+        if self.speaker_prior.is_none() {
             return Ok(None);
-        };
+        }
         if speakers.len() != matrices.len() {
             return Err(ModelError::Training(format!(
                 "{} speakers given for {} clips",
@@ -132,44 +210,33 @@ impl Normalizer {
                 matrices.len()
             )));
         }
-        let n_features = self.n_features();
         let groups = speakers.iter().max().map_or(0, |&last| last + 1);
-        let mut sums = vec![vec![0.0f64; n_features]; groups];
-        let mut counts = vec![0usize; groups];
-        for (matrix, &speaker) in matrices.iter().zip(speakers) {
-            if matrix.n_features != n_features {
-                return Err(ModelError::InputShape {
-                    found: matrix.n_features,
-                    expected: n_features,
-                });
-            }
-            if matrix.n_frames == 0 {
-                continue;
-            }
-            counts[speaker] += 1;
-            for (feature, sum) in sums[speaker].iter_mut().enumerate() {
-                *sum += row_mean(matrix.row(feature));
-            }
+        let mut members: Vec<Vec<&FeatureMatrix>> = vec![Vec::new(); groups];
+        for (&matrix, &speaker) in matrices.iter().zip(speakers) {
+            members[speaker].push(matrix);
         }
-        let prior_clips = f64::from(prior.clips);
-        Ok(Some(
-            sums.into_iter()
-                .zip(counts)
-                .map(|(sums, count)| {
-                    sums.iter()
-                        .zip(&prior.mean)
-                        .map(|(sum, &prior_mean)| {
-                            let weight = count as f64 + prior_clips;
-                            if weight > 0.0 {
-                                ((sum + prior_clips * f64::from(prior_mean)) / weight) as f32
-                            } else {
-                                prior_mean
-                            }
-                        })
-                        .collect()
-                })
-                .collect(),
-        ))
+        members
+            .iter()
+            .map(|clips| Ok(self.centre(&self.voice_profile(clips)?).unwrap_or_default()))
+            .collect::<Result<Vec<_>, ModelError>>()
+            .map(Some)
+    }
+
+    /// [`Self::batch_input`] for clips of one speaker whose voice is known from `voice`
+    /// (e.g. all of their recordings) rather than from these clips alone.
+    pub fn batch_input_in_voice(
+        &self,
+        matrices: &[&FeatureMatrix],
+        voice: &VoiceProfile,
+        frames: usize,
+    ) -> Result<Vec<f32>, ModelError> {
+        let centre = self.centre(voice);
+        let size = self.n_features() * frames;
+        let mut out = vec![0.0; matrices.len() * size];
+        for (matrix, chunk) in matrices.iter().zip(out.chunks_exact_mut(size.max(1))) {
+            self.write_input(matrix, centre.as_deref(), frames, chunk)?;
+        }
+        Ok(out)
     }
 
     /// Standardise `matrix` (centred on `centre` first, if given) and write it into `out` as
@@ -237,27 +304,16 @@ fn mean_of_group_means(
     n_features: usize,
 ) -> Vec<f32> {
     let n_groups = groups.iter().max().map_or(0, |&last| last + 1);
-    let mut sums = vec![vec![0.0f64; n_features]; n_groups];
-    let mut counts = vec![0usize; n_groups];
+    let mut profiles = vec![VoiceProfile::default(); n_groups];
     for (matrix, &group) in matrices.iter().zip(groups) {
-        if matrix.n_frames == 0 {
-            continue;
-        }
-        counts[group] += 1;
-        for (feature, sum) in sums[group].iter_mut().enumerate() {
-            *sum += row_mean(matrix.row(feature));
-        }
+        profiles[group].add_clip(matrix);
     }
-    let present: Vec<(Vec<f64>, usize)> = sums
-        .into_iter()
-        .zip(counts)
-        .filter(|(_, count)| *count > 0)
-        .collect();
+    let present: Vec<&VoiceProfile> = profiles.iter().filter(|p| p.clips > 0).collect();
     (0..n_features)
         .map(|feature| {
             let total: f64 = present
                 .iter()
-                .map(|(sums, count)| sums[feature] / *count as f64)
+                .map(|profile| profile.sums[feature] / profile.clips as f64)
                 .sum();
             (total / present.len().max(1) as f64) as f32
         })

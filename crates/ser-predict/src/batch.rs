@@ -1,11 +1,16 @@
 //! Many recordings: parallel over files, results in input order, bounded memory.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::{EmotionModel, Input, InputError, PredictError, PredictOptions, Prediction};
+use ser_model::VoiceProfile;
+
+use crate::{
+    EmotionModel, Input, InputError, PredictError, PredictOptions, Prediction, SpeakerGrouping,
+};
 
 /// Counts of one batch run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,12 +24,20 @@ pub struct BatchSummary {
 /// are decoded in memory at once, whatever the number of files. A broken input becomes a
 /// [`Prediction`] with `error` set and the batch goes on; only an error from `emit` (e.g. a
 /// closed stdout) stops it.
+///
+/// With [`PredictOptions::speakers`] grouping files (and a model that normalises speakers),
+/// a first pass reads every file to learn each group's voice; the second predicts.
 pub fn predict_inputs(
     model: &dyn EmotionModel,
     inputs: &[Result<Input, InputError>],
     options: &PredictOptions,
     mut emit: impl FnMut(&Prediction) -> io::Result<()>,
 ) -> io::Result<BatchSummary> {
+    let voices = group_voices(model, inputs, options);
+    let voice_of = |input: &Input| match input {
+        Input::File(path) => voices.get(&speaker_key(path, options.speakers)),
+        Input::Stdin => None,
+    };
     let window = rayon::current_num_threads().max(1) * 2;
     let mut summary = BatchSummary::default();
     for chunk in inputs.chunks(window) {
@@ -33,7 +46,7 @@ pub fn predict_inputs(
             .map(|input| match input {
                 // A panic inside a decoder or DSP library fails this input only.
                 Ok(input) => ser_audio::isolate(Path::new(&input.name()), || {
-                    predict_input(model, input, options)
+                    predict_input(model, input, options, voice_of(input))
                 })
                 .unwrap_or_else(|e| Prediction::failed(input.name(), e.to_string())),
                 Err(e) => Prediction::failed(e.argument.clone(), e.reason.clone()),
@@ -81,16 +94,68 @@ pub fn predict_bytes(
     crate::predict_audio(model, name, &decoded.audio, options)
 }
 
+/// The files of one speaker group share this key.
+fn speaker_key(path: &Path, grouping: SpeakerGrouping) -> PathBuf {
+    match grouping {
+        SpeakerGrouping::Recording => path.to_path_buf(),
+        SpeakerGrouping::Folder => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        SpeakerGrouping::All => PathBuf::new(),
+    }
+}
+
+/// The voice of every speaker group of files, learnt from all of the group's recordings that
+/// can be read (the others fail in the prediction pass, as they would alone). Empty when
+/// every recording is its own speaker or the model does not normalise speakers.
+fn group_voices(
+    model: &dyn EmotionModel,
+    inputs: &[Result<Input, InputError>],
+    options: &PredictOptions,
+) -> HashMap<PathBuf, VoiceProfile> {
+    let mut voices = HashMap::new();
+    let uses_voices = matches!(model.voice_profile(&[]), Ok(Some(_)));
+    if options.speakers == SpeakerGrouping::Recording || !uses_voices {
+        return voices;
+    }
+    let files: Vec<&Path> = inputs
+        .iter()
+        .filter_map(|input| match input {
+            Ok(Input::File(path)) => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    let profiles: Vec<Option<VoiceProfile>> = files
+        .par_iter()
+        .map(|&path| {
+            ser_audio::isolate(path, || {
+                let decoded = ser_audio::decode_file(path)?;
+                crate::voice_profile(model, &path.display().to_string(), &decoded.audio, options)
+            })
+            .ok()
+            .flatten()
+        })
+        .collect();
+    for (path, profile) in files.iter().zip(profiles) {
+        if let Some(profile) = profile {
+            voices
+                .entry(speaker_key(path, options.speakers))
+                .or_insert_with(VoiceProfile::default)
+                .merge(&profile);
+        }
+    }
+    voices
+}
+
 fn predict_input(
     model: &dyn EmotionModel,
     input: &Input,
     options: &PredictOptions,
+    voice: Option<&VoiceProfile>,
 ) -> Result<Prediction, PredictError> {
     let name = input.name();
     match input {
         Input::File(path) => {
             let decoded = ser_audio::decode_file(path)?;
-            crate::predict_audio(model, &name, &decoded.audio, options)
+            crate::predict_audio_in_voice(model, &name, &decoded.audio, options, voice)
         }
         Input::Stdin => {
             let mut bytes = Vec::new();

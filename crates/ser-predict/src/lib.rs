@@ -21,6 +21,7 @@ pub use input::{AUDIO_EXTENSIONS, Input, InputError, expand_inputs};
 pub use model::{DEFAULT_MODEL_BUNDLE, EmotionModel, MODEL_ENV, ModelFailure, load_model};
 pub use output::{OutputFormat, PredictionWriter};
 pub use predict::{
-    DEFAULT_UNCERTAIN_BELOW, PredictOptions, PredictSettings, SegmentMode, predict_audio,
+    DEFAULT_UNCERTAIN_BELOW, PredictOptions, PredictSettings, SegmentMode, SpeakerGrouping,
+    predict_audio, predict_audio_in_voice, voice_profile,
 };
 pub use schema::{Prediction, Probabilities, SegmentPrediction};

@@ -1,4 +1,5 @@
 use ser_audio::Audio;
+use ser_model::VoiceProfile;
 
 /// A model's own error, kept whole so its message and source chain reach the user.
 pub type ModelFailure = Box<dyn std::error::Error + Send + Sync>;
@@ -10,7 +11,25 @@ pub trait EmotionModel: Send + Sync {
     fn labels(&self) -> &[String];
 
     /// One probability vector (summing to 1, in [`labels`](Self::labels) order) per clip.
+    /// The clips are of one speaker (e.g. the segments of one recording).
     fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure>;
+
+    /// What clips of one speaker say about their voice, for a model that normalises
+    /// speakers (`None` for one that does not; then the speaker grouping of a batch changes
+    /// nothing and needs no second pass).
+    fn voice_profile(&self, _clips: &[Audio]) -> Result<Option<VoiceProfile>, ModelFailure> {
+        Ok(None)
+    }
+
+    /// [`predict_batch`](Self::predict_batch) for clips of a speaker whose voice is known
+    /// from `voice` (e.g. all of their recordings) rather than from these clips alone.
+    fn predict_batch_in_voice(
+        &self,
+        clips: &[Audio],
+        _voice: &VoiceProfile,
+    ) -> Result<Vec<Vec<f32>>, ModelFailure> {
+        self.predict_batch(clips)
+    }
 
     /// A JSON description of the model (architecture, training facts, labels) for
     /// `GET /v1/model` and the command line.
@@ -24,6 +43,21 @@ impl EmotionModel for ser_model::Classifier {
 
     fn predict_batch(&self, clips: &[Audio]) -> Result<Vec<Vec<f32>>, ModelFailure> {
         ser_model::Classifier::predict_batch(self, clips).map_err(Into::into)
+    }
+
+    fn voice_profile(&self, clips: &[Audio]) -> Result<Option<VoiceProfile>, ModelFailure> {
+        if !self.normalizes_speakers() {
+            return Ok(None);
+        }
+        Ok(Some(ser_model::Classifier::voice_profile(self, clips)?))
+    }
+
+    fn predict_batch_in_voice(
+        &self,
+        clips: &[Audio],
+        voice: &VoiceProfile,
+    ) -> Result<Vec<Vec<f32>>, ModelFailure> {
+        ser_model::Classifier::predict_batch_in_voice(self, clips, voice).map_err(Into::into)
     }
 
     fn info_json(&self) -> serde_json::Value {

@@ -4,8 +4,9 @@
 //! `no_speech` or `too_short`.
 
 use ser_audio::segment::{Segment, SegmentConfig, split_speech};
-use ser_audio::voice::{SpeechVerdict, VoiceConfig, detect_speech};
+use ser_audio::voice::{SpeechVerdict, VoiceActivity, VoiceConfig, detect_speech};
 use ser_audio::{Audio, AudioError};
+use ser_model::VoiceProfile;
 
 use crate::schema::Outcome;
 use crate::{EmotionModel, PredictError, Prediction, Probabilities, SegmentPrediction};
@@ -25,9 +26,42 @@ pub enum SegmentMode {
     Never,
 }
 
+/// Which recordings of a batch a model that normalises speakers hears as one speaker: their
+/// voice is estimated from all of them together (a first pass over the audio), so each is
+/// judged against that speaker's own habit rather than an average voice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeakerGrouping {
+    /// Every recording is a speaker of its own (its segments are heard together).
+    #[default]
+    Recording,
+    /// Recordings in the same folder are one speaker.
+    Folder,
+    /// All recordings are one speaker.
+    All,
+}
+
+impl std::str::FromStr for SpeakerGrouping {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "recording" => Ok(Self::Recording),
+            "folder" => Ok(Self::Folder),
+            "all" => Ok(Self::All),
+            other => Err(format!(
+                "speakers must be 'recording', 'folder' or 'all', got {other:?}"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PredictOptions {
     pub segment_mode: SegmentMode,
+    /// Which recordings are one speaker (files only: stdin and in-memory recordings are
+    /// always their own speaker).
+    pub speakers: SpeakerGrouping,
     pub segment: SegmentConfig,
     /// In [`SegmentMode::Auto`], recordings longer than this are split. Defaults to the longest
     /// segment allowed, so anything that would fit in one segment is predicted whole.
@@ -43,6 +77,7 @@ impl Default for PredictOptions {
         let segment = SegmentConfig::default();
         Self {
             segment_mode: SegmentMode::Auto,
+            speakers: SpeakerGrouping::Recording,
             auto_segment_above_seconds: f64::from(segment.max_segment_seconds),
             segment,
             voice: VoiceConfig::default(),
@@ -72,6 +107,7 @@ impl std::str::FromStr for SegmentMode {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PredictSettings {
     pub segment_mode: SegmentMode,
+    pub speakers: SpeakerGrouping,
     pub min_segment_seconds: Option<f32>,
     pub max_segment_seconds: Option<f32>,
     pub min_silence_seconds: Option<f32>,
@@ -117,6 +153,7 @@ impl PredictSettings {
         }
         Ok(PredictOptions {
             segment_mode: self.segment_mode,
+            speakers: self.speakers,
             auto_segment_above_seconds: f64::from(segment.max_segment_seconds),
             segment,
             voice,
@@ -135,66 +172,131 @@ impl PredictOptions {
     }
 }
 
+/// What the model hears of a recording: the whole recording, or its speech segments with
+/// each one's speech decision and place among the clips sent to the model.
+enum Heard {
+    Whole(VoiceActivity),
+    Segments {
+        judged: Vec<(Segment, VoiceActivity, Option<usize>)>,
+        spoken: Vec<Audio>,
+    },
+}
+
+impl Heard {
+    /// Segments with speech are heard one by one; a recording in which no segment is found
+    /// is heard whole.
+    fn of(audio: &Audio, options: &PredictOptions) -> Self {
+        let segments = if options.splits(audio) {
+            split_speech(audio, &options.segment)
+        } else {
+            Vec::new()
+        };
+        if segments.is_empty() {
+            return Self::Whole(detect_speech(audio, &options.voice));
+        }
+        let mut spoken = Vec::new();
+        let judged = segments
+            .into_iter()
+            .map(|segment| {
+                let clip = segment_audio(audio, &segment);
+                let speech = detect_speech(&clip, &options.voice);
+                let batch_index = (speech.verdict == SpeechVerdict::Speech).then(|| {
+                    spoken.push(clip);
+                    spoken.len() - 1
+                });
+                (segment, speech, batch_index)
+            })
+            .collect();
+        Self::Segments { judged, spoken }
+    }
+
+    /// The clips the model judges.
+    fn clips<'a>(&'a self, audio: &'a Audio) -> &'a [Audio] {
+        match self {
+            Self::Whole(speech) if speech.verdict == SpeechVerdict::Speech => {
+                std::slice::from_ref(audio)
+            }
+            Self::Whole(_) => &[],
+            Self::Segments { spoken, .. } => spoken,
+        }
+    }
+}
+
 /// Predicts one decoded recording named `file`. Segments with speech are predicted as one
-/// batch; a recording in which no segment is found is judged whole.
+/// batch (one speaker); a recording in which no segment is found is judged whole.
 pub fn predict_audio(
     model: &dyn EmotionModel,
     file: &str,
     audio: &Audio,
     options: &PredictOptions,
 ) -> Result<Prediction, PredictError> {
+    predict_audio_in_voice(model, file, audio, options, None)
+}
+
+/// What a model that normalises speakers learns of the speaker's voice from the speech of
+/// this recording (`None` for other models); see [`predict_audio_in_voice`].
+pub fn voice_profile(
+    model: &dyn EmotionModel,
+    file: &str,
+    audio: &Audio,
+    options: &PredictOptions,
+) -> Result<Option<VoiceProfile>, PredictError> {
+    let heard = Heard::of(audio, options);
+    let clips = heard.clips(audio);
+    if clips.is_empty() {
+        return Ok(None);
+    }
+    model
+        .voice_profile(clips)
+        .map_err(|source| PredictError::Model {
+            file: file.to_owned(),
+            source,
+        })
+}
+
+/// [`predict_audio`] for a recording of a speaker whose voice is known from `voice` (the
+/// merged [`voice_profile`]s of all of their recordings) rather than from this one alone.
+pub fn predict_audio_in_voice(
+    model: &dyn EmotionModel,
+    file: &str,
+    audio: &Audio,
+    options: &PredictOptions,
+    voice: Option<&VoiceProfile>,
+) -> Result<Prediction, PredictError> {
     let labels = model.labels();
     let duration = audio.duration_seconds();
-    let segments = if options.splits(audio) {
-        split_speech(audio, &options.segment)
-    } else {
-        Vec::new()
-    };
-    if segments.is_empty() {
-        let speech = detect_speech(audio, &options.voice);
-        let outcome = if speech.verdict == SpeechVerdict::Speech {
-            let probabilities = run_model(model, file, std::slice::from_ref(audio))?;
-            Outcome::emotion(
-                Probabilities::from_labels(labels, &probabilities[0]),
-                options.uncertain_below,
-            )
-        } else {
-            Outcome::without_emotion(speech.verdict)
-        };
-        return Ok(Prediction::new(
-            file.to_owned(),
-            duration,
-            speech.speech_seconds,
-            outcome,
-            Vec::new(),
-        ));
-    }
-
-    // Each segment's speech decision and, for those with speech, its place in the batch.
-    let mut spoken = Vec::new();
-    let judged: Vec<_> = segments
-        .iter()
-        .map(|segment| {
-            let clip = segment_audio(audio, segment);
-            let speech = detect_speech(&clip, &options.voice);
-            let batch_index = (speech.verdict == SpeechVerdict::Speech).then(|| {
-                spoken.push(clip);
-                spoken.len() - 1
-            });
-            (speech, batch_index)
-        })
-        .collect();
-    let per_spoken = if spoken.is_empty() {
+    let heard = Heard::of(audio, options);
+    let clips = heard.clips(audio);
+    let per_clip = if clips.is_empty() {
         Vec::new()
     } else {
         // run_model checks there is one result per clip, so every batch index is valid.
-        run_model(model, file, &spoken)?
+        run_model(model, file, clips, voice)?
     };
-    let overall = if per_spoken.is_empty() {
+    let (judged, spoken) = match &heard {
+        Heard::Whole(speech) => {
+            let outcome = match per_clip.first() {
+                Some(probabilities) => Outcome::emotion(
+                    Probabilities::from_labels(labels, probabilities),
+                    options.uncertain_below,
+                ),
+                None => Outcome::without_emotion(speech.verdict),
+            };
+            return Ok(Prediction::new(
+                file.to_owned(),
+                duration,
+                speech.speech_seconds,
+                outcome,
+                Vec::new(),
+            ));
+        }
+        Heard::Segments { judged, spoken } => (judged, spoken),
+    };
+    let overall = if per_clip.is_empty() {
         // Not one segment with enough speech: say why, as for a whole recording.
         let some_speech = judged
             .iter()
-            .any(|(speech, _)| speech.verdict == SpeechVerdict::TooShort);
+            .any(|(_, speech, _)| speech.verdict == SpeechVerdict::TooShort);
         Outcome::without_emotion(if some_speech {
             SpeechVerdict::TooShort
         } else {
@@ -206,18 +308,17 @@ pub fn predict_audio(
             .map(|clip| clip.samples.len() as f64)
             .collect();
         Outcome::emotion(
-            Probabilities::from_labels(labels, &weighted_mean(&per_spoken, &weights)),
+            Probabilities::from_labels(labels, &weighted_mean(&per_clip, &weights)),
             options.uncertain_below,
         )
     };
     let seconds = |sample: usize| sample as f64 / f64::from(audio.sample_rate);
-    let segments = segments
+    let segments = judged
         .iter()
-        .zip(&judged)
-        .map(|(segment, (speech, batch_index))| {
+        .map(|(segment, speech, batch_index)| {
             let outcome = match batch_index {
                 Some(index) => Outcome::emotion(
-                    Probabilities::from_labels(labels, &per_spoken[*index]),
+                    Probabilities::from_labels(labels, &per_clip[*index]),
                     options.uncertain_below,
                 ),
                 None => Outcome::without_emotion(speech.verdict),
@@ -233,7 +334,10 @@ pub fn predict_audio(
     Ok(Prediction::new(
         file.to_owned(),
         duration,
-        judged.iter().map(|(speech, _)| speech.speech_seconds).sum(),
+        judged
+            .iter()
+            .map(|(_, speech, _)| speech.speech_seconds)
+            .sum(),
         overall,
         segments,
     ))
@@ -244,13 +348,16 @@ fn run_model(
     model: &dyn EmotionModel,
     file: &str,
     clips: &[Audio],
+    voice: Option<&VoiceProfile>,
 ) -> Result<Vec<Vec<f32>>, PredictError> {
-    let output = model
-        .predict_batch(clips)
-        .map_err(|source| PredictError::Model {
-            file: file.to_owned(),
-            source,
-        })?;
+    let output = match voice {
+        Some(voice) => model.predict_batch_in_voice(clips, voice),
+        None => model.predict_batch(clips),
+    }
+    .map_err(|source| PredictError::Model {
+        file: file.to_owned(),
+        source,
+    })?;
     let expected = model.labels().len();
     if output.len() != clips.len() {
         return Err(PredictError::Model {

@@ -111,3 +111,76 @@ fn recordings_in_memory_predict_like_files() {
     let error = broken.error.as_deref().unwrap();
     assert!(error.starts_with("broken.wav: "), "{error}");
 }
+
+/// `--speakers folder`: the clips of each folder are judged against that voice's mean, with
+/// exactly the probabilities `ser eval` gives when it groups a corpus speaker's clips; each
+/// recording alone gets the probabilities of a one-clip group.
+#[test]
+fn a_folder_of_one_speaker_is_heard_as_one_voice() {
+    let model = load_model(None).expect("the model loads");
+    assert!(
+        model.normalizes_speakers(),
+        "the built-in model normalises speakers"
+    );
+    let ravdess = tess_dir().with_file_name("ravdess");
+    let folders: Vec<PathBuf> = ["Actor_03", "Actor_16"]
+        .iter()
+        .map(|actor| ravdess.join(actor))
+        .collect();
+    let inputs = expand_inputs(&folders);
+    let files: Vec<PathBuf> = inputs
+        .iter()
+        .map(|input| match input {
+            Ok(ser_predict::Input::File(path)) => path.clone(),
+            other => panic!("unexpected input {other:?}"),
+        })
+        .collect();
+    assert_eq!(files.len(), 120);
+    let predict = |speakers: ser_predict::SpeakerGrouping| {
+        let options = PredictOptions {
+            speakers,
+            ..PredictOptions::default()
+        };
+        let mut rows = Vec::new();
+        let summary = predict_inputs(&model, &inputs, &options, |p| {
+            rows.push(p.probabilities.iter().map(|(_, p)| p).collect::<Vec<f32>>());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(summary.failed, 0);
+        rows
+    };
+    let matrices: Vec<_> = files
+        .iter()
+        .map(|path| model.feature_config().extract_file(path).unwrap())
+        .collect();
+    let matrices: Vec<_> = matrices.iter().collect();
+    let by_folder = ser_model::group_indices(files.iter().map(|path| path.parent()));
+    let alone: Vec<usize> = (0..files.len()).collect();
+    let close = |a: &[Vec<f32>], b: &[Vec<f32>]| {
+        a.iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .all(|(x, y)| (x - y).abs() < 1e-5)
+    };
+
+    let grouped = predict(ser_predict::SpeakerGrouping::Folder);
+    let expected = model.predict_features(&matrices, &by_folder).unwrap();
+    assert!(
+        close(&grouped, &expected),
+        "folder grouping differs from eval"
+    );
+    let single = predict(ser_predict::SpeakerGrouping::Recording);
+    let expected = model.predict_features(&matrices, &alone).unwrap();
+    assert!(
+        close(&single, &expected),
+        "one recording alone differs from eval"
+    );
+    assert!(
+        !close(&grouped, &single),
+        "grouping a voice must change the results"
+    );
+    // Both actors' clips as one voice: neither of the two.
+    let all = predict(ser_predict::SpeakerGrouping::All);
+    assert!(!close(&all, &grouped) && !close(&all, &single));
+}

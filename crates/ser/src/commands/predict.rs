@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ser_audio::segment::SegmentConfig;
 use ser_audio::voice::VoiceConfig;
 use ser_predict::{
-    OutputFormat, PredictOptions, PredictionWriter, SegmentMode, expand_inputs, predict_inputs,
+    OutputFormat, PredictOptions, PredictionWriter, SegmentMode, SpeakerGrouping, expand_inputs,
+    predict_inputs,
 };
 
 use super::Verbosity;
@@ -19,7 +20,8 @@ use super::Verbosity;
 #[command(after_help = "Examples:\n  ser predict clip.wav\n  \
     ser predict recordings/ --format jsonl > results.jsonl\n  \
     ser predict 'calls/*.flac' --format csv\n  cat clip.wav | ser predict -\n  \
-    ser predict interview.mp3 --segment always --max-segment 8\n\n\
+    ser predict interview.mp3 --segment always --max-segment 8\n  \
+    ser predict speakers/ --speakers folder   # one folder per speaker\n\n\
     Recordings without speech get no emotion and no_speech: true; with less speech than\n\
     --min-speech, too_short: true. Neither is a failure. The exit status is 1 if any input\n\
     failed (each failure is reported in the output).")]
@@ -54,6 +56,19 @@ pub struct PredictArgs {
     /// `"uncertain": true` in JSON and CSV).
     #[arg(long, default_value_t = ser_predict::DEFAULT_UNCERTAIN_BELOW)]
     pub uncertain_below: f32,
+    /// Which recordings are one speaker, for a model that normalises speakers (the built-in
+    /// one does): every recording alone, every folder, or all inputs. Given a speaker's
+    /// recordings together, the model judges each against that voice's own habit (a first
+    /// pass reads them all).
+    #[arg(long, value_enum, default_value_t = Speakers::Recording)]
+    pub speakers: Speakers,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Speakers {
+    Recording,
+    Folder,
+    All,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -179,6 +194,11 @@ fn predict_options(args: &PredictArgs) -> anyhow::Result<PredictOptions> {
             ..VoiceConfig::default()
         },
         uncertain_below: args.uncertain_below,
+        speakers: match args.speakers {
+            Speakers::Recording => SpeakerGrouping::Recording,
+            Speakers::Folder => SpeakerGrouping::Folder,
+            Speakers::All => SpeakerGrouping::All,
+        },
         segment_mode: match args.segment {
             Segmenting::Auto => SegmentMode::Auto,
             Segmenting::Always => SegmentMode::Always,

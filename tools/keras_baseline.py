@@ -8,6 +8,9 @@ Runs on the same protocols as `ser experiment`:
   --protocol speaker   train OAF -> test YAF and train YAF -> test OAF
   --protocol random    stratified 80/20 over --seeds seeds (sklearn, same fractions as ser)
   --split FILE         a split.json written by `ser train`/`ser experiment` (train/test paths)
+  --protocol ravdess-actors
+                       the RAVDESS actor folds of experiments/multi-corpus.toml: TESS + the
+                       16 other actors in training, 4 held-out actors tested, 5 folds
 Prints one JSON object per run (accuracy, macro_f1, uar, seconds) and a summary line.
 Needs: pip install librosa tensorflow-cpu scikit-learn
 """
@@ -32,6 +35,21 @@ def tess_clips(root: Path):
         token = path.stem.rsplit("_", 1)[-1].lower()
         speaker = "OAF" if path.stem.upper().startswith("OA") else "YAF"
         clips.append((str(path), speaker, TOKEN[token]))
+    return clips
+
+
+# RAVDESS emotion codes as ser maps them (calm -> neutral, surprised -> pleasant_surprise).
+RAVDESS = {"01": 4, "02": 4, "03": 3, "04": 6, "05": 0, "06": 2, "07": 1, "08": 5}
+RAVDESS_FOLDS = [[1, 2, 11, 12], [3, 4, 13, 14], [5, 6, 15, 16], [7, 8, 17, 18], [9, 10, 19, 20]]
+
+
+def ravdess_clips(root: Path):
+    clips = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in (".wav", ".flac"):
+            continue
+        parts = path.stem.split("-")
+        clips.append((str(path), f"Actor_{parts[6]}", RAVDESS[parts[2]]))
     return clips
 
 
@@ -91,7 +109,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_data = os.environ.get("SER_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--tess", default=str(Path(default_data) / "tess"))
-    parser.add_argument("--protocol", choices=["speaker", "random"], default="speaker")
+    parser.add_argument("--ravdess", default=str(Path(default_data) / "ravdess"))
+    parser.add_argument("--protocol", choices=["speaker", "random", "ravdess-actors"], default="speaker")
     parser.add_argument("--split", help="split.json from a ser run (overrides --protocol)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=50)
@@ -100,6 +119,8 @@ def main():
     clips = tess_clips(Path(args.tess))
     if len(clips) == 0:
         sys.exit(f"no TESS clips under {args.tess}")
+    if args.protocol == "ravdess-actors":
+        clips += ravdess_clips(Path(args.ravdess))
     start = time.time()
     features = np.array([mean_mfcc(path) for path, _, _ in clips], dtype=np.float32)
     labels = np.array([label for _, _, label in clips])
@@ -113,6 +134,11 @@ def main():
         train_idx = np.array([index[Path(p).name] for p in split["train"]])
         test_idx = np.array([index[Path(p).name] for p in split["test"]])
         results.append(run(args.split, features, labels, train_idx, test_idx, args.epochs, 0))
+    elif args.protocol == "ravdess-actors":
+        for fold, actors in enumerate(RAVDESS_FOLDS):
+            test = np.isin(speakers, [f"Actor_{actor:02d}" for actor in actors])
+            train_idx, test_idx = np.where(~test)[0], np.where(test)[0]
+            results.append(run(f"fold_{fold + 1}", features, labels, train_idx, test_idx, args.epochs, 0))
     elif args.protocol == "speaker":
         for test_speaker in ("YAF", "OAF"):
             train_idx = np.where(speakers != test_speaker)[0]

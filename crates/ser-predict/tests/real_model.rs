@@ -48,17 +48,29 @@ fn real_model_predicts_tess_clips() {
     .iter()
     .map(|clip| tess.join(clip))
     .collect();
-    let inputs = expand_inputs(&arguments);
-    let mut predictions = Vec::new();
-    let summary = predict_inputs(&model, &inputs, &PredictOptions::default(), |p| {
-        predictions.push(p.clone());
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(summary.failed, 0, "{predictions:?}");
+    let predict = |arguments: &[PathBuf], speakers| {
+        let options = PredictOptions {
+            speakers,
+            ..PredictOptions::default()
+        };
+        let mut predictions = Vec::new();
+        let summary = predict_inputs(&model, &expand_inputs(arguments), &options, |p| {
+            predictions.push(p.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(summary.failed, 0, "{predictions:?}");
+        predictions
+    };
+    // Each speaker's seven clips heard together, as in training.
+    let together: Vec<_> = arguments
+        .chunks(7)
+        .flat_map(|speaker| predict(speaker, ser_predict::SpeakerGrouping::All))
+        .collect();
+    let alone = predict(&arguments, ser_predict::SpeakerGrouping::Recording);
 
-    assert_eq!(predictions.len(), 14);
-    for (prediction, truth) in predictions.iter().zip(EMOTIONS.iter().cycle()) {
+    assert_eq!(together.len(), 14);
+    for (prediction, truth) in together.iter().zip(EMOTIONS.iter().cycle()) {
         let sum: f32 = prediction.probabilities.iter().map(|(_, p)| p).sum();
         assert!((sum - 1.0).abs() < 1e-4, "{prediction:?}");
         assert_eq!(prediction.probabilities.len(), 7);
@@ -74,6 +86,17 @@ fn real_model_predicts_tess_clips() {
             prediction.file
         );
     }
+    // Alone, a clip is judged against the average voice: most come out right, and a wrong
+    // answer must not be a confident one.
+    let mut right = 0;
+    for (prediction, truth) in alone.iter().zip(EMOTIONS.iter().cycle()) {
+        if prediction.emotion.as_deref() == Some(*truth) {
+            right += 1;
+        } else {
+            assert!(prediction.uncertain, "confidently wrong: {prediction:?}");
+        }
+    }
+    assert!(right >= 12, "{right} of 14 clips right alone");
 }
 
 /// In-memory recordings (as a Ray job hands them over) give the records files give, and a

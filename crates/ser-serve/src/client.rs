@@ -39,7 +39,13 @@ pub struct Request<'a> {
     /// Send `Expect: 100-continue` and the body only once the server asks for it, as curl does
     /// for large uploads: a server that rejects by headers alone never has to read the body.
     pub expect_continue: bool,
+    /// Send the body in pieces of [`PACED_PIECE`] bytes with this pause between them, as a
+    /// slow client on a poor link does.
+    pub pace: Option<std::time::Duration>,
 }
+
+/// Bytes per piece of a paced body.
+pub const PACED_PIECE: usize = 16 * 1024;
 
 impl<'a> Request<'a> {
     pub fn new(method: &'a str, path: &'a str) -> Self {
@@ -49,6 +55,7 @@ impl<'a> Request<'a> {
             content_type: None,
             body: &[],
             expect_continue: false,
+            pace: None,
         }
     }
 
@@ -60,6 +67,11 @@ impl<'a> Request<'a> {
 
     pub fn expect_continue(mut self) -> Self {
         self.expect_continue = true;
+        self
+    }
+
+    pub fn paced(mut self, pause: std::time::Duration) -> Self {
+        self.pace = Some(pause);
         self
     }
 }
@@ -102,7 +114,17 @@ impl Connection {
                 return Ok(response);
             }
         }
-        self.stream.get_mut().write_all(request.body).await?;
+        match request.pace {
+            Some(pause) => {
+                for (index, piece) in request.body.chunks(PACED_PIECE).enumerate() {
+                    if index > 0 {
+                        tokio::time::sleep(pause).await;
+                    }
+                    self.stream.get_mut().write_all(piece).await?;
+                }
+            }
+            None => self.stream.get_mut().write_all(request.body).await?,
+        }
         loop {
             // Skip interim responses (a 100 Continue the server sent anyway).
             let response = self.read_response().await?;

@@ -26,7 +26,7 @@ done
 status=0
 /usr/bin/time -f '%M %e' -o "$work/time.txt" "$ser" predict --quiet --format jsonl \
     "$work/real" "$work/broken" > "$work/out.jsonl" || status=$?
-read -r peak_kib seconds < "$work/time.txt"
+read -r peak_kib seconds < <(tail -n 1 "$work/time.txt")
 rows=$(wc -l < "$work/out.jsonl")
 failed=$(grep -c '"error":"' "$work/out.jsonl" || true)
 distinct=$(python3 -c 'import json,sys; print(len({json.loads(l)["file"] for l in open(sys.argv[1])}))' "$work/out.jsonl")

@@ -4,7 +4,7 @@
 # usage: tools/fuzz.sh [TARGET...] [--minutes N] [--seeds-only]
 #   TARGET      one or more of: decode predict_path features bundle checkpoint feature_cache
 #               manifest_csv experiment_toml http_upload (default: all, in that order)
-#   --minutes N fuzzing time per target (default 10)
+#   --minutes N fuzzing time per target (default 10); --seconds N for a quick smoke run
 #   --seeds-only  build the seed corpora and stop
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seed corpora are
@@ -27,17 +27,20 @@ all_targets=(decode predict_path features bundle checkpoint feature_cache manife
     experiment_toml http_upload)
 
 minutes=10
+seconds=
 seeds_only=false
 targets=()
 while (($#)); do
     case $1 in
     --minutes) minutes=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
     --seeds-only) seeds_only=true; shift ;;
     -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
     esac
 done
 ((${#targets[@]})) || targets=("${all_targets[@]}")
+seconds=${seconds:-$((minutes * 60))}
 for target in "${targets[@]}"; do
     [[ " ${all_targets[*]} " == *" $target "* ]] || { echo "unknown target: $target" >&2; exit 2; }
 done
@@ -144,11 +147,11 @@ for target in "${targets[@]}"; do
     corpus_seeds=$(seed_corpus "$target")
     $seeds_only && continue
     mkdir -p "$fuzz/corpus/$target" "$fuzz/artifacts/$target"
-    echo "== $target: $minutes min, seeds $corpus_seeds, log fuzz/logs/$target.log ($(date -u +%H:%M:%S) UTC)"
+    echo "== $target: $seconds s, seeds $corpus_seeds, log fuzz/logs/$target.log ($(date -u +%H:%M:%S) UTC)"
     status=0
     (cd "$fuzz" && RAYON_NUM_THREADS=1 nice -n 10 cargo +nightly fuzz run -s none "$target" \
         "corpus/$target" "$corpus_seeds" -- \
-        -max_total_time=$((minutes * 60)) -timeout=2 -rss_limit_mb=1024 \
+        -max_total_time=$seconds -timeout=2 -rss_limit_mb=1024 \
         -print_final_stats=1) >"$fuzz/logs/$target.log" 2>&1 || status=$?
     grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$fuzz/logs/$target.log" || true
     if ((status != 0)); then

@@ -1,9 +1,9 @@
 //! Feature extraction on arbitrary sample arrays and arbitrary feature configurations:
 //! `FeatureConfig::extract` returns a matrix of `n_features()` rows or a `FeatureError`.
 //!
-//! Sizes are bounded so that one input is cheap: at most 2^15 samples, FFT and frame lengths
-//! up to 16384, and inputs whose frame count x FFT size exceeds a budget are skipped (a tiny
-//! hop on a long clip is slow, not wrong).
+//! Sizes are bounded so that one input is cheap: at most 2^15 samples (the input's samples
+//! repeated), FFT and frame lengths up to 16384, and inputs whose frame count x FFT size
+//! exceeds a budget are skipped (a tiny hop on a long clip is slow, not wrong).
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
@@ -123,15 +123,20 @@ fn audio(u: &mut Unstructured) -> Result<Audio> {
     let raw = u.ratio(1, 8)?;
     let len = u.int_in_range(0..=1usize << 15)?;
     let mut samples = Vec::with_capacity(len);
-    for _ in 0..len {
-        if u.is_empty() {
-            break;
-        }
+    while samples.len() < len && !u.is_empty() {
         samples.push(if raw {
             f32::from_bits(u.arbitrary()?)
         } else {
             f32::from(u.arbitrary::<i16>()?) / 32_768.0
         });
+    }
+    // Inputs are short (a few kB): repeat what they hold up to the drawn length, so clips of
+    // up to 2^15 samples are analysed too.
+    if !samples.is_empty() {
+        let period = samples.len();
+        for i in period..len {
+            samples.push(samples[i % period]);
+        }
     }
     Ok(Audio::new(samples, sample_rate))
 }

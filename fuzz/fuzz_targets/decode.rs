@@ -11,14 +11,17 @@ fuzz_target!(|data: &[u8]| {
     ser_fuzz::check_audio(&decoded.audio);
     if let Ok(channels) = ser_audio::decode_bytes_channels(data.to_vec(), "fuzz-input") {
         for channel in &channels.channels {
-            assert!(channel.iter().all(|s| s.is_finite()), "non-finite channel sample");
+            assert!(
+                channel.iter().all(|s| s.is_finite()),
+                "non-finite channel sample"
+            );
         }
     }
     // What every consumer does next: resample (to the model rate, 16 kHz, here), on clips of
     // up to a minute so one input stays well inside the 2 s budget.
     if decoded.audio.duration_seconds() <= 60.0 {
-        let resampled = ser_audio::resample(&decoded.audio, 16_000)
-            .expect("resampling decoded audio failed");
+        let resampled =
+            ser_audio::resample(&decoded.audio, 16_000).expect("resampling decoded audio failed");
         assert!(
             resampled.samples.iter().all(|s| s.is_finite()),
             "resampler produced a non-finite sample"

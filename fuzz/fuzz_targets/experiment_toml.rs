@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(config) = ExperimentConfig::from_toml(text, Path::new("/fuzz-base"), Path::new("fuzz.toml"))
+    let Ok(config) =
+        ExperimentConfig::from_toml(text, Path::new("/fuzz-base"), Path::new("fuzz.toml"))
     else {
         return;
     };

@@ -21,12 +21,23 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let clip = dir.join("clip.wav");
-    std::fs::write(&clip, ser_predict::testing::wav_bytes(&ser_fuzz::tone(0.3, 16_000))).unwrap();
+    std::fs::write(
+        &clip,
+        ser_predict::testing::wav_bytes(&ser_fuzz::tone(0.3, 16_000)),
+    )
+    .unwrap();
     let config = FeatureConfig::default();
     let cache = FeatureCache::new(dir.join("cache"));
-    cache.get_or_compute(&config, &clip).expect("features of a tone");
+    cache
+        .get_or_compute(&config, &clip)
+        .expect("features of a tone");
     let entry = find_entry(&dir.join("cache")).expect("the cache wrote an entry");
-    Setup { cache, config, clip, entry }
+    Setup {
+        cache,
+        config,
+        clip,
+        entry,
+    }
 });
 
 fn find_entry(dir: &std::path::Path) -> Option<PathBuf> {

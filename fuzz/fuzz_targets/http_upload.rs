@@ -60,7 +60,11 @@ fn request(data: &[u8]) -> Request<Body> {
                 );
             }
             let field = if flags & 0b1000 != 0 { "file" } else { "audio" };
-            let file_name = if flags & 0b1_0000 != 0 { "; filename=\"clip.wav\"" } else { "" };
+            let file_name = if flags & 0b1_0000 != 0 {
+                "; filename=\"clip.wav\""
+            } else {
+                ""
+            };
             body.extend_from_slice(
                 format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"{file_name}\r\n")
                     .as_bytes(),
@@ -73,7 +77,10 @@ fn request(data: &[u8]) -> Request<Body> {
             body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
             (format!("multipart/form-data; boundary={BOUNDARY}"), body)
         }
-        _ => (format!("multipart/form-data; boundary={BOUNDARY}"), payload.to_vec()),
+        _ => (
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+            payload.to_vec(),
+        ),
     };
     Request::builder()
         .method("POST")
@@ -88,7 +95,12 @@ fuzz_target!(|data: &[u8]| {
     RUNTIME.block_on(async {
         let response = ROUTER.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
-        let body = response.into_body().collect().await.expect("body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let text = String::from_utf8_lossy(&body);
         assert!(!status.is_server_error(), "{status}: {text}");
         assert!(!text.contains("internal error"), "{status}: {text}");

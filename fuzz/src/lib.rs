@@ -46,7 +46,12 @@ pub fn tone(seconds: f64, sample_rate: u32) -> Audio {
 
 /// `per_class` examples of each of `classes` classes (class c has a bump on feature c plus
 /// deterministic noise), as in ser-model's own tests.
-pub fn synthetic(classes: usize, per_class: usize, n_features: usize, frames: usize) -> LabelledFeatures {
+pub fn synthetic(
+    classes: usize,
+    per_class: usize,
+    n_features: usize,
+    frames: usize,
+) -> LabelledFeatures {
     let mut state = 12345u64;
     let mut noise = move || {
         state = state
@@ -60,7 +65,8 @@ pub fn synthetic(classes: usize, per_class: usize, n_features: usize, frames: us
         let values = (0..n_features * frames)
             .map(|index| noise() + if index / frames == class { 2.0 } else { 0.0 })
             .collect();
-        data.matrices.push(FeatureMatrix::new(n_features, frames, values));
+        data.matrices
+            .push(FeatureMatrix::new(n_features, frames, values));
         data.labels.push(class);
     }
     data
@@ -123,7 +129,10 @@ pub fn write_model_seeds_if_asked() {
     )
     .expect("tiny run");
     std::fs::create_dir_all(&dir).expect("seed folder");
-    std::fs::copy(run_dir.join(ser_model::CHECKPOINT_FILE), dir.join("tiny.serc"))
-        .expect("checkpoint seed");
+    std::fs::copy(
+        run_dir.join(ser_model::CHECKPOINT_FILE),
+        dir.join("tiny.serc"),
+    )
+    .expect("checkpoint seed");
     std::fs::write(dir.join("tiny.serb"), &outcome.bundle).expect("bundle seed");
 }

@@ -6,6 +6,8 @@
 //! x pYIN pitch states) exceeds a budget are skipped (a tiny hop on a long clip is slow, not
 //! wrong).
 #![no_main]
+// The configuration is drawn field by field from the input, in a fixed order.
+#![allow(clippy::field_reassign_with_default)]
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;

@@ -128,8 +128,16 @@ fn an_entry_of_another_shape_is_recomputed() {
     let calls = AtomicUsize::new(0);
     let expected =
         extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
-    let shard = std::fs::read_dir(&cache_dir).unwrap().next().unwrap().unwrap();
-    let entry = std::fs::read_dir(shard.path()).unwrap().next().unwrap().unwrap();
+    let shard = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let entry = std::fs::read_dir(shard.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
     let crash = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/crashes/cache-entry-other-shape.feat"
@@ -142,7 +150,11 @@ fn an_entry_of_another_shape_is_recomputed() {
         extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
     assert_eq!(again.matrices[0].n_features, config.n_features());
     assert_eq!(again, expected);
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "the bad entry was recomputed");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the bad entry was recomputed"
+    );
     // ... and replaced by a sound one, served from then on.
     let third =
         extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();

@@ -71,7 +71,11 @@ impl FeatureCache {
             Err(clip_error) => return Ok(Err(clip_error)),
         };
         let entry = self.entry_path(&key);
-        if let Some(matrix) = std::fs::read(&entry).ok().and_then(|b| decode_entry(&b)) {
+        let rows = config.n_features();
+        if let Some(matrix) = std::fs::read(&entry)
+            .ok()
+            .and_then(|b| decode_entry(&b, rows))
+        {
             return Ok(Ok(matrix));
         }
         match compute() {
@@ -215,8 +219,9 @@ fn encode_entry(matrix: &FeatureMatrix) -> Vec<u8> {
     bytes
 }
 
-/// The matrix in a cache entry, or `None` if the entry is malformed.
-fn decode_entry(bytes: &[u8]) -> Option<FeatureMatrix> {
+/// The matrix in a cache entry, or `None` if the entry is malformed or does not hold
+/// `n_rows` feature rows (what its configuration extracts).
+fn decode_entry(bytes: &[u8], n_rows: usize) -> Option<FeatureMatrix> {
     let header = bytes.get(..HEADER_LEN)?;
     if &header[..ENTRY_MAGIC.len()] != ENTRY_MAGIC {
         return None;
@@ -227,6 +232,12 @@ fn decode_entry(bytes: &[u8]) -> Option<FeatureMatrix> {
     };
     let n_features = read_u32(ENTRY_MAGIC.len())?;
     let n_frames = read_u32(ENTRY_MAGIC.len() + 4)?;
+    // A damaged header can still be self-consistent (rows x frames matching the payload):
+    // found by fuzzing, such an entry handed training a matrix of another shape. The key
+    // covers the configuration, so a sound entry always has the configured row count.
+    if n_features != n_rows {
+        return None;
+    }
     let payload = &bytes[HEADER_LEN..];
     if payload.len() != n_features.checked_mul(n_frames)?.checked_mul(4)? {
         return None;

@@ -7,7 +7,7 @@ use ser_data::{Clip, DataError, Emotion, FeatureCache, extract_features_with};
 use ser_features::{FeatureConfig, FeatureError, FeatureMatrix};
 
 /// Clips whose "audio" is a distinct text per file, and a fake extractor returning a
-/// 2 x n matrix derived from the file's length, counting its calls.
+/// (configured rows) x n matrix derived from the file's length, counting its calls.
 fn fixture(n: usize) -> (tempfile::TempDir, Vec<Clip>) {
     let dir = tempfile::tempdir().unwrap();
     let clips = (0..n)
@@ -28,13 +28,14 @@ fn fixture(n: usize) -> (tempfile::TempDir, Vec<Clip>) {
 fn fake_extract(
     calls: &AtomicUsize,
 ) -> impl Fn(&FeatureConfig, &std::path::Path) -> Result<FeatureMatrix, FeatureError> + Sync + '_ {
-    move |_config, path| {
+    move |config, path| {
         calls.fetch_add(1, Ordering::SeqCst);
         let len = std::fs::metadata(path).unwrap().len() as usize;
+        let rows = config.n_features();
         Ok(FeatureMatrix::new(
-            2,
+            rows,
             len,
-            (0..2 * len).map(|v| v as f32 * 0.5).collect(),
+            (0..rows * len).map(|v| v as f32 * 0.5).collect(),
         ))
     }
 }
@@ -71,7 +72,7 @@ fn second_extraction_is_served_from_the_cache_in_clip_order() {
     assert_eq!(first.clips, clips);
     assert!(first.skipped.is_empty());
     for (i, matrix) in first.matrices.iter().enumerate() {
-        assert_eq!((matrix.n_features, matrix.n_frames), (2, i + 1));
+        assert_eq!((matrix.n_features, matrix.n_frames), (40, i + 1));
     }
     // A changed file is a different key.
     std::fs::write(&clips[0].path, "changed").unwrap();
@@ -113,6 +114,52 @@ fn corrupted_entries_are_recomputed() {
         extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
     assert_eq!(again, expected);
     assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+/// Found by fuzzing (`fuzz/fuzz_targets/feature_cache.rs`): an entry whose header is
+/// damaged but self-consistent (13 rows x 20 frames, payload to match) was returned as is,
+/// handing training a 13-row matrix for a 40-row configuration. It is now recomputed.
+#[test]
+fn an_entry_of_another_shape_is_recomputed() {
+    let (dir, clips) = fixture(1);
+    let cache_dir = dir.path().join("cache");
+    let cache = FeatureCache::new(cache_dir.clone());
+    let config = FeatureConfig::default();
+    let calls = AtomicUsize::new(0);
+    let expected =
+        extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
+    let shard = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let entry = std::fs::read_dir(shard.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let crash = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/crashes/cache-entry-other-shape.feat"
+    );
+    let bytes = std::fs::read(crash).unwrap();
+    assert_eq!(&bytes[..8], b"SERFEAT1");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 13);
+    std::fs::write(entry.path(), &bytes).unwrap();
+    let again =
+        extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
+    assert_eq!(again.matrices[0].n_features, config.n_features());
+    assert_eq!(again, expected);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the bad entry was recomputed"
+    );
+    // ... and replaced by a sound one, served from then on.
+    let third =
+        extract_features_with(&clips, &config, Some(&cache), &|| {}, fake_extract(&calls)).unwrap();
+    assert_eq!(third, expected);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
 #[test]

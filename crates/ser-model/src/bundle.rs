@@ -177,6 +177,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
             "header labels or normaliser do not match the network".into(),
         ));
     }
+    // The network is built from this description before any weight is read, and burn panics
+    // on some bad values (found by fuzzing: a dropout of 5.3 in a damaged header panicked in
+    // burn-nn's `DropoutConfig::init`). Training validates the same config.
+    header
+        .info
+        .model
+        .validate()
+        .map_err(|error| ModelError::CorruptBundle(format!("bad model description: {error}")))?;
     Ok(BundleParts {
         info: header.info,
         normalizer: header.normalizer,

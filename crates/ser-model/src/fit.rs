@@ -174,6 +174,8 @@ pub fn fit(
             network = network
                 .try_load_record(record_from(&checkpoint.model)?)
                 .map_err(|error| corrupt_checkpoint(path, error))?;
+            check_optimizer_record(&checkpoint.optimizer)
+                .map_err(|error| corrupt_checkpoint(path, error))?;
             optimizer = optimizer
                 .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
                 .map_err(|error| corrupt_checkpoint(path, error))?;
@@ -572,6 +574,30 @@ fn record_bytes(network: &Network) -> Result<Vec<u8>, ModelError> {
 fn record_from(bytes: &[u8]) -> Result<ModuleRecord, ModelError> {
     ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))
+}
+
+/// Checks an optimiser state record before burn loads it: burn-optim 0.22.1's `load_record`
+/// panics ("Optimizer record tensors should carry a parameter id") on a state tensor without
+/// a parameter id, which a damaged checkpoint can hold (found by fuzzing). Reading the pack's
+/// tensor list is cheap: tensor data are views, not copies.
+fn check_optimizer_record(bytes: &[u8]) -> Result<(), String> {
+    use burn_pack::Reader;
+    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|error| format!("bad optimiser state: {error}"))?;
+    let tensors = reader
+        .into_tensors()
+        .map_err(|error| format!("bad optimiser state: {error}"))?;
+    for tensor in tensors {
+        let (name, _, _, param_id, _) = tensor
+            .into_parts()
+            .map_err(|error| format!("bad optimiser state: {error}"))?;
+        if param_id.is_none() {
+            return Err(format!(
+                "bad optimiser state: tensor {name:?} names no parameter"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn corrupt_checkpoint(path: &Path, error: impl std::fmt::Display) -> ModelError {

@@ -245,3 +245,48 @@ fn resume_refuses_a_checkpoint_of_another_run() {
         "{error:?}"
     );
 }
+
+/// An input found by fuzzing, from `tests/fixtures/crashes/` (see the README there).
+fn crash_input(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/crashes")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Found by fuzzing: a bundle whose header says `dropout = 5.3` panicked in burn-nn while the
+/// network was built. The header's model description is now validated first.
+#[test]
+fn a_bundle_with_an_impossible_model_description_is_refused() {
+    let bytes = crash_input("bundle-dropout-5.3.serb");
+    let error = Classifier::from_bundle_bytes(&bytes).unwrap_err();
+    assert!(matches!(error, ModelError::CorruptBundle(_)), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains("cnn1d.dropout must be in [0, 1), got 5.3"),
+        "{text}"
+    );
+}
+
+/// Found by fuzzing: a checkpoint of this very run (same identity) whose optimiser section
+/// holds a state tensor without a parameter id panicked in burn-optim on resume. It is now
+/// refused as a damaged checkpoint, naming the file.
+#[test]
+fn a_checkpoint_with_a_damaged_optimiser_state_is_refused() {
+    let _serial = serial();
+    let data = common::synthetic(3, 12, 4, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join(ser_model::CHECKPOINT_FILE);
+    std::fs::write(
+        &checkpoint,
+        crash_input("checkpoint-optimizer-tensor-without-id.serc"),
+    )
+    .unwrap();
+    let setup = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
+    let error = fit(&setup, &data, Some(&data), &SilentProgress).unwrap_err();
+    let ModelError::CheckpointMismatch { path, reason } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(path, &checkpoint);
+    assert!(reason.contains("bad optimiser state"), "{reason}");
+}

@@ -54,6 +54,10 @@ impl From<AudioError> for ApiError {
             | AudioError::Malformed { .. }
             | AudioError::InvalidSamples { .. }
             | AudioError::InvalidSampleRate { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            // Uploads are decoded from memory, so a read error can only come from the data
+            // (found by fuzzing: symphonia's "unexpected end of bitstream" on a broken upload
+            // was answered 500): the client's audio is broken, not the server.
+            AudioError::Io { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, error.to_string())
@@ -66,5 +70,26 @@ impl From<PredictError> for ApiError {
             PredictError::Audio(audio) => audio.into(),
             other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (`fuzz/fuzz_targets/http_upload.rs`): a broken upload on which the
+    /// decoder reports a read error got 500; it is the client's audio, so 422.
+    #[test]
+    fn a_read_error_while_decoding_an_upload_is_the_clients_audio() {
+        let error = AudioError::Io {
+            path: "clip.wav".into(),
+            source: std::io::Error::other("unexpected end of bitstream"),
+        };
+        let api = ApiError::from(error);
+        assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            api.message,
+            "clip.wav: cannot read: unexpected end of bitstream"
+        );
     }
 }

@@ -68,6 +68,7 @@ pub fn synthetic(
         data.matrices
             .push(FeatureMatrix::new(n_features, frames, values));
         data.labels.push(class);
+        data.speakers.push(example % 2);
     }
     data
 }

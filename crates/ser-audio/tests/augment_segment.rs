@@ -2,7 +2,9 @@
 
 mod common;
 
-use ser_audio::augment::{add_noise_snr, shift, speed_perturb, time_shift};
+use ser_audio::augment::{
+    Degradation, add_noise_snr, add_reverb, apply_gain, shift, speed_perturb, telephone, time_shift,
+};
 use ser_audio::segment::{Segment, SegmentConfig, split_speech};
 use ser_audio::{Audio, AudioError};
 
@@ -171,4 +173,129 @@ fn segment_config_validation_names_the_bad_length() {
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains(expected), "{error}");
     }
+}
+
+fn energy(samples: &[f32]) -> f64 {
+    samples.iter().map(|&s| f64::from(s).powi(2)).sum()
+}
+
+/// Amplitude of the `frequency` component (projection on sine and cosine).
+fn amplitude(samples: &[f32], rate: u32, frequency: f64) -> f64 {
+    let (mut sine, mut cosine) = (0.0, 0.0);
+    for (n, &s) in samples.iter().enumerate() {
+        let phase = std::f64::consts::TAU * frequency * n as f64 / f64::from(rate);
+        sine += f64::from(s) * phase.sin();
+        cosine += f64::from(s) * phase.cos();
+    }
+    2.0 * (sine * sine + cosine * cosine).sqrt() / samples.len() as f64
+}
+
+#[test]
+fn gain_scales_by_decibels() {
+    let mut samples = vec![0.5f32, -0.25];
+    apply_gain(&mut samples, 20.0);
+    assert!((samples[0] - 5.0).abs() < 1e-5 && (samples[1] + 2.5).abs() < 1e-5);
+    apply_gain(&mut samples, -6.0206);
+    assert!((samples[0] - 2.5).abs() < 1e-3);
+}
+
+#[test]
+fn reverb_follows_the_room_it_is_asked_for() {
+    // An impulse comes out as the room's response (scaled to the input's level).
+    let rate = 16_000;
+    let mut impulse = vec![0.0f32; rate as usize];
+    impulse[0] = 1.0;
+    let (rt60, drr_db) = (0.5f32, 3.0f32);
+    let response = add_reverb(&Audio::new(impulse.clone(), rate), rt60, drr_db, 9).unwrap();
+    assert_eq!(response.samples.len(), impulse.len());
+    assert!((energy(&response.samples) - energy(&impulse)).abs() < 1e-4);
+    let measured_drr =
+        10.0 * (energy(&response.samples[..1]) / energy(&response.samples[1..])).log10();
+    assert!(
+        (measured_drr - 3.0).abs() < 0.01,
+        "direct-to-reverberant {measured_drr} dB"
+    );
+    // 60 dB per rt60: 0.3 s apart is 36 dB (windows of 50 ms; the tail is random).
+    let window = |start: f32| {
+        let from = (start * rate as f32) as usize;
+        energy(&response.samples[from..from + 800])
+    };
+    let decay_db = 10.0 * (window(0.05) / window(0.35)).log10();
+    assert!(
+        (decay_db - 36.0).abs() < 3.0,
+        "decay over 0.3 s: {decay_db} dB"
+    );
+    // Seeded, level-preserving on speech-like input, and parameters are checked.
+    let tone = Audio::new(tone(16_000), 16_000);
+    let a = add_reverb(&tone, 0.4, 5.0, 1).unwrap();
+    assert_eq!(a, add_reverb(&tone, 0.4, 5.0, 1).unwrap());
+    assert_ne!(a, add_reverb(&tone, 0.4, 5.0, 2).unwrap());
+    assert!((energy(&a.samples) / energy(&tone.samples) - 1.0).abs() < 1e-4);
+    for (rt60, drr) in [
+        (0.0, 0.0),
+        (f32::NAN, 0.0),
+        (11.0, 0.0),
+        (0.5, f32::INFINITY),
+    ] {
+        assert!(matches!(
+            add_reverb(&tone, rt60, drr, 1),
+            Err(AudioError::InvalidParameter(_))
+        ));
+    }
+    assert!(
+        add_reverb(&Audio::new(Vec::new(), 16_000), 0.5, 0.0, 1)
+            .unwrap()
+            .samples
+            .is_empty()
+    );
+}
+
+#[test]
+fn telephone_keeps_the_voice_band_at_8_khz() {
+    let rate = 16_000;
+    let mix: Vec<f32> = (0..rate as usize)
+        .map(|n| {
+            let t = n as f64 / f64::from(rate);
+            let tone = |frequency: f64| (std::f64::consts::TAU * frequency * t).sin();
+            (0.2 * (tone(100.0) + tone(1_000.0) + tone(3_800.0) + tone(6_000.0))) as f32
+        })
+        .collect();
+    let phone = telephone(&Audio::new(mix, rate)).unwrap();
+    assert_eq!(phone.sample_rate, 8_000);
+    assert_eq!(phone.samples.len(), 8_000);
+    // Away from the edges (the band filter works on the whole clip, as a circle).
+    let middle = &phone.samples[800..7_200];
+    let kept = amplitude(middle, 8_000, 1_000.0);
+    assert!((kept - 0.2).abs() < 0.01, "1 kHz amplitude {kept}");
+    for frequency in [100.0, 3_800.0] {
+        let left = amplitude(middle, 8_000, frequency);
+        assert!(
+            left < 0.2 * 0.01,
+            "{frequency} Hz left at {left} (more than -40 dB)"
+        );
+    }
+    // mu-law is a coarse quantiser: its noise stays ~35 dB below the signal.
+    let clean = telephone(&Audio::new(vec![0.0; 100], 8_000)).unwrap();
+    assert!(clean.samples.iter().all(|&s| s == 0.0));
+}
+
+#[test]
+fn a_degradation_chain_is_seeded_and_the_default_changes_nothing() {
+    let audio = Audio::new(tone(16_000), 16_000);
+    assert_eq!(Degradation::default().apply(&audio).unwrap(), audio);
+    let chain = Degradation {
+        speed: Some(1.1),
+        reverb: Some((0.3, 5.0, 4)),
+        noise: Some((15.0, 5)),
+        telephone: true,
+        gain_db: -6.0,
+    };
+    let degraded = chain.apply(&audio).unwrap();
+    assert_eq!(degraded, chain.apply(&audio).unwrap());
+    assert_eq!(degraded.sample_rate, 8_000);
+    // 1.1 times faster: 1/1.1 of the length, at half the rate.
+    assert!((degraded.samples.len() as f64 - 16_000.0 / 1.1 / 2.0).abs() < 2.0);
+    let level = energy(&degraded.samples) / degraded.samples.len() as f64;
+    let original = energy(&audio.samples) / audio.samples.len() as f64;
+    assert!((10.0 * (level / original).log10() + 6.0).abs() < 1.5);
 }

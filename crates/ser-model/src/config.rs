@@ -390,16 +390,31 @@ impl LrSchedule {
 }
 
 /// Data augmentation applied to the training split only.
+///
+/// The degraded copies are new voices heard through new channels: the speed (voice), room,
+/// telephone line and recording level of a copy are drawn once per (copy, speaker), noise
+/// once per clip, and every copy of a speaker counts as a speaker of its own for speaker
+/// normalisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AugmentConfig {
-    /// Extra augmented copies of every training clip, made on the raw audio (noise, speed)
-    /// before feature extraction.
+    /// Extra degraded copies of every training clip, made on the raw audio before feature
+    /// extraction (none unless some degradation below is set).
     pub copies: usize,
-    /// White noise at this signal-to-noise ratio in dB (for the copies).
-    pub noise_snr_db: Option<f32>,
-    /// Speed perturbation factors drawn uniformly from [1 - x, 1 + x] (for the copies).
+    /// White noise at this signal-to-noise ratio in dB: one value, or `[low, high]` drawn
+    /// uniformly per clip.
+    pub noise_snr_db: Option<Span>,
+    /// Speed perturbation factors drawn uniformly from [1 - x, 1 + x].
     pub speed: Option<f32>,
+    /// Recording level changes drawn uniformly from [-x, x] dB.
+    pub gain_db: Option<f32>,
+    /// Share of copies recorded in a synthetic room, reverberation time drawn from
+    /// `reverb_rt60_s`.
+    pub reverb_probability: f64,
+    pub reverb_rt60_s: Span,
+    /// Share of copies heard through the narrowband telephone channel (8 kHz, 300-3400 Hz,
+    /// G.711 mu-law).
+    pub telephone_probability: f64,
     /// Random time shift of up to this many frames, applied to every training batch.
     pub time_shift_frames: usize,
     /// SpecAugment: number of frequency masks per example and their maximum width.
@@ -416,11 +431,85 @@ impl Default for AugmentConfig {
             copies: 0,
             noise_snr_db: None,
             speed: None,
+            gain_db: None,
+            reverb_probability: 0.0,
+            reverb_rt60_s: Span::Between(0.2, 0.8),
+            telephone_probability: 0.0,
             time_shift_frames: 0,
             freq_masks: 0,
             freq_mask_width: 4,
             time_masks: 0,
             time_mask_width: 10,
+        }
+    }
+}
+
+impl AugmentConfig {
+    /// Whether any degradation is set, i.e. whether `copies` makes copies.
+    pub fn degrades(&self) -> bool {
+        self.noise_snr_db.is_some()
+            || self.speed.is_some()
+            || self.gain_db.is_some()
+            || self.reverb_probability > 0.0
+            || self.telephone_probability > 0.0
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |reason: String| Err(ModelError::Config(format!("training.augment.{reason}")));
+        if let Some(span) = self.noise_snr_db {
+            span.validate("noise_snr_db", -20.0, 100.0)?;
+        }
+        if let Some(speed) = self.speed {
+            if !(0.0..=0.5).contains(&speed) {
+                return bad(format!("speed must be in [0, 0.5], got {speed}"));
+            }
+        }
+        if let Some(gain) = self.gain_db {
+            if !(0.0..=40.0).contains(&gain) {
+                return bad(format!("gain_db must be in [0, 40], got {gain}"));
+            }
+        }
+        for (name, probability) in [
+            ("reverb_probability", self.reverb_probability),
+            ("telephone_probability", self.telephone_probability),
+        ] {
+            if !(0.0..=1.0).contains(&probability) {
+                return bad(format!("{name} must be in [0, 1], got {probability}"));
+            }
+        }
+        self.reverb_rt60_s.validate("reverb_rt60_s", 0.01, 10.0)
+    }
+}
+
+/// A fixed value, or a `[low, high]` range drawn from uniformly.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Span {
+    Fixed(f32),
+    Between(f32, f32),
+}
+
+impl Span {
+    /// The value for a uniform draw `unit` in [0, 1).
+    pub fn at(self, unit: f64) -> f32 {
+        match self {
+            Span::Fixed(value) => value,
+            Span::Between(low, high) => low + (high - low) * unit as f32,
+        }
+    }
+
+    fn validate(self, name: &str, min: f32, max: f32) -> Result<(), ModelError> {
+        let (low, high) = match self {
+            Span::Fixed(value) => (value, value),
+            Span::Between(low, high) => (low, high),
+        };
+        if low <= high && low >= min && high <= max {
+            Ok(())
+        } else {
+            Err(ModelError::Config(format!(
+                "training.augment.{name} must be a value or [low, high] within [{min}, {max}], \
+                 got {self:?}"
+            )))
         }
     }
 }
@@ -483,7 +572,7 @@ impl TrainConfig {
                 "training.calibration_folds must be 0 (validation part) or at least 2".into(),
             ));
         }
-        Ok(())
+        self.augment.validate()
     }
 }
 
@@ -526,6 +615,35 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn augmentation_takes_values_or_ranges_and_rejects_nonsense() {
+        let run = RunConfig::from_toml(
+            "[training.augment]\ncopies = 2\nnoise_snr_db = [5, 30]\nspeed = 0.1\n\
+             reverb_probability = 0.5\nreverb_rt60_s = 0.4\n",
+        )
+        .unwrap();
+        let augment = &run.training.augment;
+        assert_eq!(augment.noise_snr_db, Some(Span::Between(5.0, 30.0)));
+        assert_eq!(augment.reverb_rt60_s, Span::Fixed(0.4));
+        assert!(augment.degrades() && !AugmentConfig::default().degrades());
+        assert_eq!(Span::Between(5.0, 30.0).at(0.5), 17.5);
+        for bad in [
+            "noise_snr_db = [30, 5]",
+            "noise_snr_db = nan",
+            "speed = 0.9",
+            "gain_db = -3",
+            "reverb_probability = 1.5",
+            "telephone_probability = -0.1",
+            "reverb_rt60_s = [0.0, 0.5]",
+        ] {
+            let error = RunConfig::from_toml(&format!("[training.augment]\n{bad}\n")).unwrap_err();
+            assert!(
+                error.to_string().contains("training.augment."),
+                "{bad}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn mlp_input_is_the_statistics_of_the_clips_own_frames() {

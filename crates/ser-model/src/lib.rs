@@ -30,7 +30,7 @@ pub use calibration::{
 pub use classifier::Classifier;
 pub use config::{
     Architecture, AugmentConfig, ConvConfig, CrnnConfig, DenseConfig, LrSchedule, ModelConfig,
-    OptimizerKind, RecurrentConfig, RunConfig, SpeakerNormalization, TrainConfig,
+    OptimizerKind, RecurrentConfig, RunConfig, Span, SpeakerNormalization, TrainConfig,
 };
 pub use error::ModelError;
 pub use fit::{

@@ -152,7 +152,7 @@ pub fn train(
     let (train_clips, validation_clips) = (pick(&split.train), pick(&split.validation));
     let cache = options.cache_dir.clone().map(FeatureCache::new);
     let augment = &run.training.augment;
-    let copies = if augment.noise_snr_db.is_some() || augment.speed.is_some() {
+    let copies = if augment.degrades() {
         augment.copies
     } else {
         0
@@ -187,9 +187,12 @@ pub fn train(
     let extracted = extract(&train_clips)?;
     let train_clips = extracted.clips.clone();
     let mut train = labelled(extracted);
+    let original_speakers = train.speakers.clone();
+    let speaker_count = original_speakers.iter().max().map_or(0, |&max| max + 1);
     for copy in 1..=copies {
         let matrices = augmented_features(
             &train_clips,
+            &original_speakers,
             &run.features,
             augment,
             run.training.seed,
@@ -200,7 +203,12 @@ pub fn train(
         train
             .labels
             .extend(train_clips.iter().map(|clip| clip.emotion.index()));
-        train.speakers.extend(speaker_groups(&train_clips));
+        // Each copy of a speaker is a new voice for speaker normalisation.
+        train.speakers.extend(
+            original_speakers
+                .iter()
+                .map(|speaker| speaker + copy * speaker_count),
+        );
     }
     let validation = labelled(extract(&validation_clips)?);
     let mut setup = FitSetup {
@@ -361,10 +369,12 @@ fn calibration_folds(clips: &[Clip], folds: usize) -> Vec<usize> {
     }
 }
 
-/// Features of one augmented copy of every clip: speed perturbation and noise on the raw
-/// audio, seeded by (seed, copy, clip index) so reruns make the same copies.
+/// Features of one degraded copy of every clip, seeded by (seed, copy, speaker) for the
+/// voice and channel and by (seed, copy, clip index) for the noise, so reruns make the same
+/// copies.
 fn augmented_features(
     clips: &[Clip],
+    speakers: &[usize],
     features: &FeatureConfig,
     augment: &AugmentConfig,
     seed: u64,
@@ -374,29 +384,62 @@ fn augmented_features(
     use rayon::prelude::*;
     clips
         .par_iter()
+        .zip(speakers)
         .enumerate()
-        .map(|(index, clip)| {
-            let mut rng = SplitMix64::for_stream(seed, &[copy as u64, index as u64]);
-            let mut audio = ser_audio::decode_file(&clip.path)
-                .map_err(|error| ModelError::Training(format!("{}: {error}", clip.path.display())))?
-                .audio;
-            if let Some(range) = augment.speed {
-                let factor = 1.0 + range * (2.0 * rng.unit() as f32 - 1.0);
-                audio = ser_audio::augment::speed_perturb(&audio, factor).map_err(|error| {
-                    ModelError::Training(format!("{}: {error}", clip.path.display()))
-                })?;
-            }
-            if let Some(snr_db) = augment.noise_snr_db {
-                ser_audio::augment::add_noise_snr(&mut audio.samples, snr_db, rng.next_u64())
-                    .map_err(|error| {
-                        ModelError::Training(format!("{}: {error}", clip.path.display()))
-                    })?;
-            }
-            let matrix = features.extract(&audio)?;
+        .map(|(index, (clip, &speaker))| {
+            let failed = |error: ser_audio::AudioError| {
+                ModelError::Training(format!("{}: {error}", clip.path.display()))
+            };
+            let audio = ser_audio::decode_file(&clip.path).map_err(failed)?.audio;
+            let degradation = degradation(augment, seed, copy, speaker, index);
+            let matrix = features.extract(&degradation.apply(&audio).map_err(failed)?)?;
             on_progress();
             Ok(matrix)
         })
         .collect()
+}
+
+/// The degradation of clip `index` of `speaker` in augmented copy `copy` (see
+/// [`AugmentConfig`]).
+fn degradation(
+    augment: &AugmentConfig,
+    seed: u64,
+    copy: usize,
+    speaker: usize,
+    index: usize,
+) -> ser_audio::augment::Degradation {
+    // Rooms of living rooms and offices: the direct path 0-10 dB above the reverberation.
+    const DIRECT_TO_REVERBERANT_DB: (f32, f32) = (0.0, 10.0);
+    let mut voice = SplitMix64::for_stream(seed, &[1, copy as u64, speaker as u64]);
+    let mut clip = SplitMix64::for_stream(seed, &[2, copy as u64, index as u64]);
+    // Every draw is made whether used or not, so one option does not shift the others.
+    let speed_unit = voice.unit();
+    let gain_unit = voice.unit();
+    let reverb_draw = voice.unit();
+    let (rt60_unit, drr_unit, reverb_seed) = (voice.unit(), voice.unit(), voice.next_u64());
+    let telephone_draw = voice.unit();
+    let (snr_unit, noise_seed) = (clip.unit(), clip.next_u64());
+    let symmetric = |range: f32, unit: f64| range * (2.0 * unit as f32 - 1.0);
+    ser_audio::augment::Degradation {
+        speed: augment
+            .speed
+            .map(|range| 1.0 + symmetric(range, speed_unit)),
+        reverb: (reverb_draw < augment.reverb_probability).then(|| {
+            let (low, high) = DIRECT_TO_REVERBERANT_DB;
+            (
+                augment.reverb_rt60_s.at(rt60_unit),
+                low + (high - low) * drr_unit as f32,
+                reverb_seed,
+            )
+        }),
+        noise: augment
+            .noise_snr_db
+            .map(|span| (span.at(snr_unit), noise_seed)),
+        telephone: telephone_draw < augment.telephone_probability,
+        gain_db: augment
+            .gain_db
+            .map_or(0.0, |range| symmetric(range, gain_unit)),
+    }
 }
 
 #[cfg(test)]
@@ -431,5 +474,44 @@ mod tests {
             .map(|&e| clip("YAF", Emotion::ALL[e]))
             .collect();
         assert_eq!(calibration_folds(&one, 2), [0, 1, 0, 0, 1]);
+    }
+
+    #[test]
+    fn a_copy_of_a_speaker_is_one_voice_through_one_channel() {
+        let augment = AugmentConfig {
+            copies: 1,
+            noise_snr_db: Some(crate::Span::Between(5.0, 30.0)),
+            speed: Some(0.1),
+            gain_db: Some(6.0),
+            reverb_probability: 0.5,
+            telephone_probability: 0.5,
+            ..AugmentConfig::default()
+        };
+        let voice =
+            |d: &ser_audio::augment::Degradation| (d.speed, d.reverb, d.telephone, d.gain_db);
+        let first = degradation(&augment, 42, 1, 3, 10);
+        let same_speaker = degradation(&augment, 42, 1, 3, 11);
+        assert_eq!(voice(&first), voice(&same_speaker));
+        assert_ne!(first.noise, same_speaker.noise);
+        assert_eq!(first, degradation(&augment, 42, 1, 3, 10));
+        let speed = first.speed.unwrap();
+        assert!((0.9..=1.1).contains(&speed) && first.gain_db.abs() <= 6.0);
+        let (snr, _) = first.noise.unwrap();
+        assert!((5.0..=30.0).contains(&snr));
+        // Over many speakers and copies, the probabilities hold and voices differ.
+        let draws: Vec<_> = (0..400)
+            .map(|speaker| degradation(&augment, 42, 1 + speaker % 2, speaker, speaker))
+            .collect();
+        let share = |count: usize| count as f64 / draws.len() as f64;
+        let rooms = share(draws.iter().filter(|d| d.reverb.is_some()).count());
+        let phones = share(draws.iter().filter(|d| d.telephone).count());
+        assert!(
+            (rooms - 0.5).abs() < 0.08 && (phones - 0.5).abs() < 0.08,
+            "{rooms} {phones}"
+        );
+        assert_ne!(draws[0].speed, draws[1].speed);
+        // Unset options stay unset.
+        let plain = degradation(&AugmentConfig::default(), 42, 1, 0, 0);
+        assert_eq!(plain, ser_audio::augment::Degradation::default());
     }
 }

@@ -459,15 +459,15 @@ impl AugmentConfig {
         if let Some(span) = self.noise_snr_db {
             span.validate("noise_snr_db", -20.0, 100.0)?;
         }
-        if let Some(speed) = self.speed {
-            if !(0.0..=0.5).contains(&speed) {
-                return bad(format!("speed must be in [0, 0.5], got {speed}"));
-            }
+        if let Some(speed) = self.speed
+            && !(0.0..=0.5).contains(&speed)
+        {
+            return bad(format!("speed must be in [0, 0.5], got {speed}"));
         }
-        if let Some(gain) = self.gain_db {
-            if !(0.0..=40.0).contains(&gain) {
-                return bad(format!("gain_db must be in [0, 40], got {gain}"));
-            }
+        if let Some(gain) = self.gain_db
+            && !(0.0..=40.0).contains(&gain)
+        {
+            return bad(format!("gain_db must be in [0, 40], got {gain}"));
         }
         for (name, probability) in [
             ("reverb_probability", self.reverb_probability),

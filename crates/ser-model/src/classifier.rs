@@ -14,12 +14,14 @@ use crate::calibration::softmax_with_temperature;
 use crate::config::ModelConfig;
 use crate::nets::Network;
 use crate::normalizer::{Normalizer, VoiceProfile};
+use crate::record_check::check_module_record;
 
 /// A trained model ready for prediction, on the non-autodiff Flex CPU backend.
 /// Load once and share across threads: prediction takes `&self`.
 #[derive(Debug)]
 pub struct Classifier {
-    network: Network,
+    /// One network, or the members of an ensemble.
+    networks: Vec<Network>,
     info: BundleInfo,
     normalizer: Normalizer,
     device: Device,
@@ -29,9 +31,9 @@ impl Classifier {
     pub fn from_bundle_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let parts = bundle::decode(bytes)?;
         let device = Device::flex();
-        let network = load_network(&parts.info, &parts.weights, &device)?;
+        let networks = load_networks(&parts.info, &parts.weights, &device)?;
         Ok(Self {
-            network,
+            networks,
             info: parts.info,
             normalizer: parts.normalizer,
             device,
@@ -77,10 +79,7 @@ impl Classifier {
     /// [`Self::predict_audio`] for many recordings of one speaker (e.g. the segments of one
     /// recording) in one forward pass: with speaker normalisation they share one centre.
     pub fn predict_batch(&self, audios: &[Audio]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let matrices = audios
-            .iter()
-            .map(|audio| self.info.features.extract(audio))
-            .collect::<Result<Vec<_>, _>>()?;
+        let matrices = self.extract(audios)?;
         self.predict_features(&matrices.iter().collect::<Vec<_>>(), &vec![0; audios.len()])
     }
 
@@ -90,10 +89,7 @@ impl Classifier {
         if !self.normalizes_speakers() {
             return Ok(VoiceProfile::default());
         }
-        let matrices = audios
-            .iter()
-            .map(|audio| self.info.features.extract(audio))
-            .collect::<Result<Vec<_>, _>>()?;
+        let matrices = self.extract(audios)?;
         let inputs: Vec<_> = matrices
             .iter()
             .map(|matrix| self.info.model.network_input(matrix))
@@ -109,12 +105,16 @@ impl Classifier {
         audios: &[Audio],
         voice: &VoiceProfile,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
-        let matrices = audios
-            .iter()
-            .map(|audio| self.info.features.extract(audio))
-            .collect::<Result<Vec<_>, _>>()?;
+        let matrices = self.extract(audios)?;
         let matrices: Vec<&FeatureMatrix> = matrices.iter().collect();
         self.probabilities(&matrices, Voices::Known(voice))
+    }
+
+    fn extract(&self, audios: &[Audio]) -> Result<Vec<FeatureMatrix>, ModelError> {
+        audios
+            .iter()
+            .map(|audio| Ok(self.info.features.extract(audio)?))
+            .collect()
     }
 
     /// Whether the model centres every speaker on their own mean (so predictions improve
@@ -146,7 +146,7 @@ impl Classifier {
             .as_ref()
             .map_or(1.0, |calibration| calibration.temperature);
         predict_probabilities(
-            &self.network,
+            &self.networks,
             &self.normalizer,
             &self.info.model,
             matrices,
@@ -169,8 +169,9 @@ pub(crate) enum Voices<'a> {
 /// Largest batch sent through the network at once during inference.
 const INFERENCE_BATCH: usize = 64;
 
+/// Probabilities of the average logits of `networks` (one network, or an ensemble's members).
 pub(crate) fn predict_probabilities(
-    network: &Network,
+    networks: &[Network],
     normalizer: &Normalizer,
     model: &ModelConfig,
     matrices: &[&FeatureMatrix],
@@ -196,8 +197,21 @@ pub(crate) fn predict_probabilities(
         let count = chunk.len() / example_size.max(1);
         let input = chunk.to_vec();
         let shape = [count, normalizer.n_features(), frames];
-        let logits = network.forward(Tensor::from_data(TensorData::new(input, shape), device));
-        let logits = tensor_values(logits)?;
+        let input = Tensor::from_data(TensorData::new(input, shape), device);
+        let mut logits = vec![0.0f32; 0];
+        for network in networks {
+            let member = tensor_values(network.forward(input.clone()))?;
+            if logits.is_empty() {
+                logits = member;
+            } else {
+                logits
+                    .iter_mut()
+                    .zip(&member)
+                    .for_each(|(sum, value)| *sum += value);
+            }
+        }
+        let members = networks.len().max(1) as f32;
+        logits.iter_mut().for_each(|sum| *sum /= members);
         let classes = logits.len() / count.max(1);
         probabilities.extend(
             logits
@@ -215,14 +229,64 @@ pub(crate) fn tensor_values<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32
         .map_err(|error| ModelError::Training(format!("cannot read tensor values: {error:?}")))
 }
 
-pub(crate) fn load_network(
+/// The networks of a bundle: its weights are one network's record, or for an ensemble of
+/// `n` members, `n` records each preceded by its length (u64, little-endian).
+pub(crate) fn load_networks(
     info: &BundleInfo,
     weights: &[u8],
     device: &Device,
-) -> Result<Network, ModelError> {
+) -> Result<Vec<Network>, ModelError> {
+    let records = if info.model.ensemble <= 1 {
+        vec![weights]
+    } else {
+        split_member_records(weights, info.model.ensemble)?
+    };
+    records
+        .into_iter()
+        .map(|record| load_network(info, record, device))
+        .collect()
+}
+
+/// The weights section of an ensemble bundle (see [`load_networks`]).
+pub(crate) fn join_member_records(records: &[Vec<u8>]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(records.iter().map(|record| record.len() + 8).sum());
+    for record in records {
+        bytes.extend_from_slice(&(record.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(record);
+    }
+    bytes
+}
+
+fn split_member_records(mut bytes: &[u8], members: usize) -> Result<Vec<&[u8]>, ModelError> {
+    let corrupt =
+        || ModelError::CorruptBundle(format!("weights of {members} networks are cut short"));
+    let mut records = Vec::with_capacity(members);
+    for _ in 0..members {
+        let (length, rest) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let length = usize::try_from(u64::from_le_bytes(*length)).map_err(|_| corrupt())?;
+        if length > rest.len() {
+            return Err(corrupt());
+        }
+        let (record, rest) = rest.split_at(length);
+        records.push(record);
+        bytes = rest;
+    }
+    if !bytes.is_empty() {
+        return Err(ModelError::CorruptBundle(format!(
+            "{} bytes after the weights of {members} networks",
+            bytes.len()
+        )));
+    }
+    Ok(records)
+}
+
+fn load_network(info: &BundleInfo, weights: &[u8], device: &Device) -> Result<Network, ModelError> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
         .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))?;
-    Network::new(&info.model, info.n_features, info.labels.len(), device)
+    let network = Network::new(&info.model, info.n_features, info.labels.len(), device);
+    check_module_record(weights, &network)
+        .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))?;
+    network
         .try_load_record(record)
         .map(|network| network.valid())
         .map_err(|error| {

@@ -158,6 +158,8 @@ pub struct ModelConfig {
     pub crnn: CrnnConfig,
     pub mlp: DenseConfig,
     pub speaker_normalization: SpeakerNormalization,
+    /// Networks trained with seeds `seed`, `seed + 1`, ...; their logits are averaged.
+    pub ensemble: usize,
 }
 
 /// Speaker normalisation of the network input: every speaker's mean input is subtracted
@@ -225,9 +227,13 @@ impl Default for ModelConfig {
             crnn: CrnnConfig::default(),
             mlp: DenseConfig::default(),
             speaker_normalization: SpeakerNormalization::default(),
+            ensemble: 1,
         }
     }
 }
+
+/// Most networks one model may average (each is trained in full, one after another).
+pub const MAX_ENSEMBLE: usize = 32;
 
 impl ModelConfig {
     /// The defaults with another architecture chosen.
@@ -297,6 +303,12 @@ impl ModelConfig {
         let invalid = |reason: String| Err(ModelError::Config(reason));
         if self.frames == 0 {
             return invalid("frames must be at least 1".into());
+        }
+        if !(1..=MAX_ENSEMBLE).contains(&self.ensemble) {
+            return invalid(format!(
+                "ensemble must be 1 to {MAX_ENSEMBLE} networks, got {}",
+                self.ensemble
+            ));
         }
         let prior_clips = self.speaker_normalization.prior_clips;
         if !(prior_clips.is_finite() && prior_clips >= 0.0) {

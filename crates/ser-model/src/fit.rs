@@ -19,10 +19,11 @@ use crate::bundle::{
 };
 use crate::calibration::{Calibration, fit_temperature, log_probabilities};
 use crate::checkpoint::{Checkpoint, RunIdentity};
-use crate::classifier::{Classifier, Voices, predict_probabilities};
+use crate::classifier::{Classifier, Voices, join_member_records, predict_probabilities};
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
 use crate::normalizer::Normalizer;
+use crate::record_check::{check_module_record, check_optimizer_record};
 use crate::rng::SplitMix64;
 use crate::step::{Batch, TrainingStep};
 
@@ -135,184 +136,42 @@ pub fn fit(
     let n_features = normalizer.n_features();
     let frames = setup.model.input_frames();
     let train_inputs = normalizer.batch_input(&train_matrices, &train.speakers, frames)?;
-    // Time shift and SpecAugment act on frames; pooled (mlp) inputs have none.
-    let augment_batches = setup.model.architecture != Architecture::Mlp;
     let config = &setup.training;
-
-    let device = Device::default().autodiff();
-    device.seed(config.seed);
-    let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device);
-    let mut optimizer = build_optimizer(config);
-    let training_step = TrainingStep::new(
-        setup.model.architecture,
-        config
-            .class_weighting
-            .then(|| class_weights(&train.labels, setup.labels.len())),
-        &device,
-    );
-
-    let identity = RunIdentity {
-        model: setup.model.clone(),
-        seed: config.seed,
-        n_features,
-        labels: setup.labels.clone(),
-        train_examples: train.len(),
+    let mut members = Vec::with_capacity(setup.model.ensemble);
+    for member in 0..setup.model.ensemble {
+        if setup.model.ensemble > 1 {
+            progress.stage(&format!(
+                "training network {} of {}",
+                member + 1,
+                setup.model.ensemble
+            ));
+        }
+        members.push(train_member(
+            setup,
+            member,
+            train,
+            validation,
+            &normalizer,
+            &train_inputs,
+            progress,
+        )?);
+    }
+    let best_weights = if members.len() == 1 {
+        members[0].weights.clone()
+    } else {
+        let records: Vec<Vec<u8>> = members
+            .iter()
+            .map(|member| member.weights.clone())
+            .collect();
+        join_member_records(&records)
     };
-    let mut history = Vec::new();
-    let mut best = (0usize, f32::NEG_INFINITY);
-    let mut best_weights = Vec::new();
-    let checkpoint_path = setup.run_dir.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
-    if let (true, Some(path)) = (setup.resume, &checkpoint_path) {
-        if path.exists() {
-            let checkpoint = Checkpoint::load(path)?;
-            if checkpoint.state.identity != identity {
-                return Err(ModelError::CheckpointMismatch {
-                    path: path.clone(),
-                    reason: "model, seed, features, labels or training data differ".into(),
-                });
-            }
-            network = network
-                .try_load_record(record_from(&checkpoint.model)?)
-                .map_err(|error| corrupt_checkpoint(path, error))?;
-            check_optimizer_record(&checkpoint.optimizer)
-                .map_err(|error| corrupt_checkpoint(path, error))?;
-            optimizer = optimizer
-                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
-                .map_err(|error| corrupt_checkpoint(path, error))?;
-            history = checkpoint.state.history;
-            history.truncate(checkpoint.state.epochs_done);
-            best = (checkpoint.state.best_epoch, checkpoint.state.best_score);
-            best_weights = checkpoint.best_model;
-            progress.stage(&format!("resuming after epoch {}", history.len()));
-        } else {
-            progress.stage("no checkpoint to resume from: starting a new run");
-        }
-    }
-    let resumed_after = history.len();
-    if let Some(dir) = &setup.run_dir {
-        rewrite_metrics_log(&dir.join(METRICS_FILE), &history)?;
-    }
-
-    let batch_size = config.batch_size.min(train.len());
-    let steps = train.len().div_ceil(batch_size);
-    let example_size = n_features * frames;
-    for epoch in history.len()..config.epochs {
-        if config.patience > 0 && best.0 > 0 && epoch - best.0 >= config.patience {
-            break;
-        }
-        let started = Instant::now();
-        let learning_rate = config
-            .schedule
-            .rate(config.learning_rate, epoch, config.epochs);
-        progress.epoch_started(epoch + 1, config.epochs, steps);
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        SplitMix64::for_stream(config.seed, &[epoch as u64]).shuffle(&mut order);
-        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for (step, batch) in order.chunks(batch_size).enumerate() {
-            let mut augment_rng =
-                SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1]);
-            let mut inputs = Vec::with_capacity(batch.len() * example_size);
-            for &index in batch {
-                let start = inputs.len();
-                inputs.extend_from_slice(
-                    &train_inputs[index * example_size..(index + 1) * example_size],
-                );
-                if augment_batches {
-                    augment_example(
-                        &mut inputs[start..],
-                        n_features,
-                        frames,
-                        &config.augment,
-                        &mut augment_rng,
-                    );
-                }
-            }
-            let targets: Vec<i64> = batch
-                .iter()
-                .map(|&index| train.labels[index] as i64)
-                .collect();
-            let outcome = training_step.run(
-                &mut network,
-                Batch {
-                    inputs: &inputs,
-                    targets: &targets,
-                    n_features,
-                    frames,
-                },
-                // Like shuffling and augmentation, a function of (seed, epoch, step): a
-                // resumed run draws the masks an uninterrupted one would have.
-                SplitMix64::for_stream(config.seed, &[epoch as u64, step as u64 + 1, MASK_STREAM])
-                    .next_u64(),
-            )?;
-            let (loss_value, batch_correct) = (outcome.loss, outcome.correct);
-            if !loss_value.is_finite() {
-                return Err(ModelError::Training(format!(
-                    "loss became {loss_value} in epoch {} (try a lower learning rate)",
-                    epoch + 1
-                )));
-            }
-            network = optimizer.step(learning_rate, network, outcome.gradients);
-            loss_sum += f64::from(loss_value) * batch.len() as f64;
-            correct += batch_correct;
-            progress.step(
-                step + 1,
-                loss_value,
-                batch_correct as f32 / batch.len() as f32,
-            );
-        }
-
-        let evaluation = match validation {
-            Some(validation) => Some(evaluate(
-                &network.valid(),
-                &normalizer,
-                &setup.model,
-                validation,
-                setup.labels.len(),
-            )?),
-            None => None,
-        };
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            learning_rate,
-            train_loss: loss_sum / train.len() as f64,
-            train_accuracy: correct as f64 / train.len() as f64,
-            val_loss: evaluation.map(|e| f64::from(e.loss)),
-            val_accuracy: evaluation.map(|e| f64::from(e.accuracy)),
-            val_macro_f1: evaluation.map(|e| f64::from(e.macro_f1)),
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        // Without validation the latest epoch is the model; with it, the best macro-F1.
-        let score = record.val_macro_f1.map_or(epoch as f32, |f1| f1 as f32);
-        if score > best.1 {
-            best = (epoch + 1, score);
-            best_weights = record_bytes(&network)?;
-        }
-        history.push(record.clone());
-        if let (Some(dir), Some(path)) = (&setup.run_dir, &checkpoint_path) {
-            append_metrics(&dir.join(METRICS_FILE), &record)?;
-            let optimizer_bytes = optimizer.into_bytes().map_err(|error| {
-                ModelError::Training(format!("cannot save optimiser state: {error}"))
-            })?;
-            Checkpoint::new(
-                identity.clone(),
-                epoch + 1,
-                history.clone(),
-                best,
-                [
-                    record_bytes(&network)?,
-                    optimizer_bytes.to_vec(),
-                    best_weights.clone(),
-                ],
-            )
-            .save(path)?;
-        }
-        progress.epoch_finished(&record);
-    }
-
-    if best_weights.is_empty() {
-        best_weights = record_bytes(&network)?;
-        best.0 = history.len();
-    }
+    // The first network's run stands for the ensemble in the bundle and metrics log.
+    let Member {
+        history,
+        best,
+        resumed_after,
+        ..
+    } = members.swap_remove(0);
     let best_record = best.0.checked_sub(1).and_then(|index| history.get(index));
     let mut info = BundleInfo {
         format_version: BUNDLE_FORMAT_VERSION,
@@ -492,6 +351,234 @@ fn augment_example(
     }
 }
 
+/// One trained network: its epoch history, best (epoch, score) and the weights kept.
+struct Member {
+    history: Vec<EpochRecord>,
+    best: (usize, f32),
+    weights: Vec<u8>,
+    resumed_after: usize,
+}
+
+/// Where member `member` of a run keeps its checkpoint and metrics: the run directory for
+/// the first network, `member-N` inside it for the others of an ensemble.
+fn member_dir(setup: &FitSetup, member: usize) -> Result<Option<PathBuf>, ModelError> {
+    let Some(dir) = &setup.run_dir else {
+        return Ok(None);
+    };
+    if member == 0 {
+        return Ok(Some(dir.clone()));
+    }
+    let dir = dir.join(format!("member-{}", member + 1));
+    std::fs::create_dir_all(&dir).map_err(|source| ModelError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(Some(dir))
+}
+
+/// Train network `member` (seed `training.seed + member`) on the normalised inputs, resuming
+/// from its checkpoint when asked.
+fn train_member(
+    setup: &FitSetup,
+    member: usize,
+    train: &LabelledFeatures,
+    validation: Option<&LabelledFeatures>,
+    normalizer: &Normalizer,
+    train_inputs: &[f32],
+    progress: &dyn TrainProgress,
+) -> Result<Member, ModelError> {
+    let n_features = normalizer.n_features();
+    let frames = setup.model.input_frames();
+    // Time shift and SpecAugment act on frames; pooled (mlp) inputs have none.
+    let augment_batches = setup.model.architecture != Architecture::Mlp;
+    let config = &setup.training;
+    let seed = config.seed.wrapping_add(member as u64);
+    let run_dir = member_dir(setup, member)?;
+
+    let device = Device::default().autodiff();
+    device.seed(seed);
+    let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device);
+    let mut optimizer = build_optimizer(config);
+    let training_step = TrainingStep::new(
+        setup.model.architecture,
+        config
+            .class_weighting
+            .then(|| class_weights(&train.labels, setup.labels.len())),
+        &device,
+    );
+
+    let identity = RunIdentity {
+        model: setup.model.clone(),
+        seed,
+        n_features,
+        labels: setup.labels.clone(),
+        train_examples: train.len(),
+    };
+    let mut history = Vec::new();
+    let mut best = (0usize, f32::NEG_INFINITY);
+    let mut best_weights = Vec::new();
+    let checkpoint_path = run_dir.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
+    if let (true, Some(path)) = (setup.resume, &checkpoint_path) {
+        if path.exists() {
+            let checkpoint = Checkpoint::load(path)?;
+            if checkpoint.state.identity != identity {
+                return Err(ModelError::CheckpointMismatch {
+                    path: path.clone(),
+                    reason: "model, seed, features, labels or training data differ".into(),
+                });
+            }
+            check_module_record(&checkpoint.model, &network)
+                .map_err(|error| corrupt_checkpoint(path, format!("bad weights: {error}")))?;
+            network = network
+                .try_load_record(record_from(&checkpoint.model)?)
+                .map_err(|error| corrupt_checkpoint(path, error))?;
+            check_optimizer_record(&checkpoint.optimizer, &network).map_err(|error| {
+                corrupt_checkpoint(path, format!("bad optimiser state: {error}"))
+            })?;
+            optimizer = optimizer
+                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+                .map_err(|error| corrupt_checkpoint(path, error))?;
+            history = checkpoint.state.history;
+            history.truncate(checkpoint.state.epochs_done);
+            best = (checkpoint.state.best_epoch, checkpoint.state.best_score);
+            best_weights = checkpoint.best_model;
+            progress.stage(&format!("resuming after epoch {}", history.len()));
+        } else {
+            progress.stage("no checkpoint to resume from: starting a new run");
+        }
+    }
+    let resumed_after = history.len();
+    if let Some(dir) = &run_dir {
+        rewrite_metrics_log(&dir.join(METRICS_FILE), &history)?;
+    }
+
+    let batch_size = config.batch_size.min(train.len());
+    let steps = train.len().div_ceil(batch_size);
+    let example_size = n_features * frames;
+    for epoch in history.len()..config.epochs {
+        if config.patience > 0 && best.0 > 0 && epoch - best.0 >= config.patience {
+            break;
+        }
+        let started = Instant::now();
+        let learning_rate = config
+            .schedule
+            .rate(config.learning_rate, epoch, config.epochs);
+        progress.epoch_started(epoch + 1, config.epochs, steps);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        SplitMix64::for_stream(seed, &[epoch as u64]).shuffle(&mut order);
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        for (step, batch) in order.chunks(batch_size).enumerate() {
+            let mut augment_rng = SplitMix64::for_stream(seed, &[epoch as u64, step as u64 + 1]);
+            let mut inputs = Vec::with_capacity(batch.len() * example_size);
+            for &index in batch {
+                let start = inputs.len();
+                inputs.extend_from_slice(
+                    &train_inputs[index * example_size..(index + 1) * example_size],
+                );
+                if augment_batches {
+                    augment_example(
+                        &mut inputs[start..],
+                        n_features,
+                        frames,
+                        &config.augment,
+                        &mut augment_rng,
+                    );
+                }
+            }
+            let targets: Vec<i64> = batch
+                .iter()
+                .map(|&index| train.labels[index] as i64)
+                .collect();
+            let outcome = training_step.run(
+                &mut network,
+                Batch {
+                    inputs: &inputs,
+                    targets: &targets,
+                    n_features,
+                    frames,
+                },
+                // Like shuffling and augmentation, a function of (seed, epoch, step): a
+                // resumed run draws the masks an uninterrupted one would have.
+                SplitMix64::for_stream(seed, &[epoch as u64, step as u64 + 1, MASK_STREAM])
+                    .next_u64(),
+            )?;
+            let (loss_value, batch_correct) = (outcome.loss, outcome.correct);
+            if !loss_value.is_finite() {
+                return Err(ModelError::Training(format!(
+                    "loss became {loss_value} in epoch {} (try a lower learning rate)",
+                    epoch + 1
+                )));
+            }
+            network = optimizer.step(learning_rate, network, outcome.gradients);
+            loss_sum += f64::from(loss_value) * batch.len() as f64;
+            correct += batch_correct;
+            progress.step(
+                step + 1,
+                loss_value,
+                batch_correct as f32 / batch.len() as f32,
+            );
+        }
+
+        let evaluation = match validation {
+            Some(validation) => Some(evaluate(
+                &network.valid(),
+                normalizer,
+                &setup.model,
+                validation,
+                setup.labels.len(),
+            )?),
+            None => None,
+        };
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            learning_rate,
+            train_loss: loss_sum / train.len() as f64,
+            train_accuracy: correct as f64 / train.len() as f64,
+            val_loss: evaluation.map(|e| f64::from(e.loss)),
+            val_accuracy: evaluation.map(|e| f64::from(e.accuracy)),
+            val_macro_f1: evaluation.map(|e| f64::from(e.macro_f1)),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        // Without validation the latest epoch is the model; with it, the best macro-F1.
+        let score = record.val_macro_f1.map_or(epoch as f32, |f1| f1 as f32);
+        if score > best.1 {
+            best = (epoch + 1, score);
+            best_weights = record_bytes(&network)?;
+        }
+        history.push(record.clone());
+        if let (Some(dir), Some(path)) = (&run_dir, &checkpoint_path) {
+            append_metrics(&dir.join(METRICS_FILE), &record)?;
+            let optimizer_bytes = optimizer.into_bytes().map_err(|error| {
+                ModelError::Training(format!("cannot save optimiser state: {error}"))
+            })?;
+            Checkpoint::new(
+                identity.clone(),
+                epoch + 1,
+                history.clone(),
+                best,
+                [
+                    record_bytes(&network)?,
+                    optimizer_bytes.to_vec(),
+                    best_weights.clone(),
+                ],
+            )
+            .save(path)?;
+        }
+        progress.epoch_finished(&record);
+    }
+
+    if best_weights.is_empty() {
+        best_weights = record_bytes(&network)?;
+        best.0 = history.len();
+    }
+    Ok(Member {
+        history,
+        best,
+        weights: best_weights,
+        resumed_after,
+    })
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Evaluation {
     loss: f32,
@@ -509,7 +596,7 @@ fn evaluate(
     let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
     let device = network.devices().into_iter().next().unwrap_or_default();
     let probabilities = predict_probabilities(
-        network,
+        std::slice::from_ref(network),
         normalizer,
         model,
         &matrices,
@@ -574,30 +661,6 @@ fn record_bytes(network: &Network) -> Result<Vec<u8>, ModelError> {
 fn record_from(bytes: &[u8]) -> Result<ModuleRecord, ModelError> {
     ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))
-}
-
-/// Checks an optimiser state record before burn loads it: burn-optim 0.22.1's `load_record`
-/// panics ("Optimizer record tensors should carry a parameter id") on a state tensor without
-/// a parameter id, which a damaged checkpoint can hold (found by fuzzing). Reading the pack's
-/// tensor list is cheap: tensor data are views, not copies.
-fn check_optimizer_record(bytes: &[u8]) -> Result<(), String> {
-    use burn_pack::Reader;
-    let reader = Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|error| format!("bad optimiser state: {error}"))?;
-    let tensors = reader
-        .into_tensors()
-        .map_err(|error| format!("bad optimiser state: {error}"))?;
-    for tensor in tensors {
-        let (name, _, _, param_id, _) = tensor
-            .into_parts()
-            .map_err(|error| format!("bad optimiser state: {error}"))?;
-        if param_id.is_none() {
-            return Err(format!(
-                "bad optimiser state: tensor {name:?} names no parameter"
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn corrupt_checkpoint(path: &Path, error: impl std::fmt::Display) -> ModelError {

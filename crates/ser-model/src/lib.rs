@@ -14,6 +14,7 @@ mod error;
 mod fit;
 mod nets;
 mod normalizer;
+mod record_check;
 mod rng;
 mod step;
 mod summary;

@@ -6,8 +6,8 @@ mod common;
 use std::sync::Mutex;
 
 use ser_model::{
-    BUNDLE_FILE, BUNDLE_FORMAT_VERSION, Calibration, Classifier, EpochRecord, METRICS_FILE,
-    ModelError, SilentProgress, fit, retemper, with_info,
+    BUNDLE_FILE, BUNDLE_FORMAT_VERSION, CHECKPOINT_FILE, Calibration, Classifier, EpochRecord,
+    METRICS_FILE, ModelError, SilentProgress, fit, retemper, with_info,
 };
 
 /// Weight initialisation draws from burn's process-wide generator: tests of this file run
@@ -289,4 +289,185 @@ fn a_checkpoint_with_a_damaged_optimiser_state_is_refused() {
     };
     assert_eq!(path, &checkpoint);
     assert!(reason.contains("bad optimiser state"), "{reason}");
+}
+
+/// A checkpoint with one section replaced: `edit` gets the tensors and scalars of the
+/// burnpack in section `index` (0 model, 1 optimiser, 2 best model). The layout is
+/// `checkpoint.rs`'s: magic, version, header length, JSON header naming the section lengths.
+fn edit_checkpoint(
+    checkpoint: &[u8],
+    index: usize,
+    edit: impl FnOnce(&mut Vec<burn_pack::Tensor>, &mut Vec<(String, burn_pack::Scalar)>),
+) -> Vec<u8> {
+    const LENGTHS: [&str; 3] = ["model_len", "optimizer_len", "best_len"];
+    let header_len = u64::from_le_bytes(checkpoint[8..16].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value =
+        serde_json::from_slice(&checkpoint[16..16 + header_len]).unwrap();
+    let mut rest = &checkpoint[16 + header_len..];
+    let mut sections: Vec<Vec<u8>> = LENGTHS
+        .iter()
+        .map(|key| {
+            let (section, tail) = rest.split_at(header[key].as_u64().unwrap() as usize);
+            rest = tail;
+            section.to_vec()
+        })
+        .collect();
+    let reader =
+        burn_pack::Reader::from_bytes(burn_pack::Bytes::from_bytes_vec(sections[index].clone()))
+            .unwrap();
+    let mut scalars: Vec<_> = reader
+        .scalars()
+        .iter()
+        .map(|(key, value)| (key.clone(), *value))
+        .collect();
+    let metadata = reader.metadata().clone();
+    let mut tensors = reader.into_tensors().unwrap();
+    edit(&mut tensors, &mut scalars);
+    let mut writer = burn_pack::Writer::new(tensors);
+    for (key, value) in &scalars {
+        writer = writer.with_scalar(key, *value);
+    }
+    for (key, value) in &metadata {
+        writer = writer.with_metadata(key, value);
+    }
+    sections[index] = writer.into_bytes().unwrap().to_vec();
+    header[LENGTHS[index]] = sections[index].len().into();
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut bytes = checkpoint[..8].to_vec();
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    for section in &sections {
+        bytes.extend_from_slice(section);
+    }
+    bytes
+}
+
+/// Found by fuzzing: checkpoint sections whose tensors do not fit the network panicked inside
+/// burn on resume (a `__rank` scalar of 2 for the rank-1 moments of a bias: "From Data",
+/// rank 2 vs [8]). Each is now refused as a damaged checkpoint, saying what does not fit.
+#[test]
+fn checkpoint_tensors_that_do_not_fit_the_network_are_refused() {
+    let _serial = serial();
+    let data = common::synthetic(3, 6, 4, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(CHECKPOINT_FILE);
+    fit(
+        &common::tiny_setup(3, 1, Some(dir.path().to_path_buf()), false),
+        &data,
+        None,
+        &SilentProgress,
+    )
+    .unwrap();
+    let good = std::fs::read(&path).unwrap();
+    type Edit = Box<dyn FnOnce(&mut Vec<burn_pack::Tensor>, &mut Vec<(String, burn_pack::Scalar)>)>;
+    let cases: Vec<(usize, Edit, &str)> = vec![
+        (
+            1,
+            Box::new(|tensors, scalars| {
+                let bias = tensors.iter().find(|t| t.shape.num_dims() == 1).unwrap();
+                let id = bias.param_id.unwrap();
+                let rank = scalars
+                    .iter_mut()
+                    .find(|(key, _)| key == &format!("{id}.__rank"))
+                    .unwrap();
+                rank.1 = burn_pack::Scalar::from(2usize);
+            }),
+            "is not the rank of a parameter",
+        ),
+        (
+            1,
+            Box::new(|tensors, _| {
+                let other_id = tensors.last().unwrap().param_id;
+                let moved = tensors.iter_mut().find(|t| t.param_id != other_id).unwrap();
+                moved.param_id = other_id;
+            }),
+            "belongs to no parameter",
+        ),
+        (
+            1,
+            Box::new(|tensors, _| {
+                tensors[0].shape = tensors[0].shape.iter().copied().chain([1]).collect()
+            }),
+            "has shape",
+        ),
+        (
+            0,
+            Box::new(|tensors, _| {
+                let (name, _, shape, id, bytes) = tensors.remove(0).into_parts().unwrap();
+                let half = burn_pack::Bytes::from_bytes_vec(bytes[..bytes.len() / 2].to_vec());
+                let f16 = burn_pack::Tensor::new(name, burn_pack::DType::F16, shape, id, half);
+                tensors.insert(0, f16);
+            }),
+            "holds F16",
+        ),
+        (
+            0,
+            Box::new(|tensors, _| {
+                tensors[0].shape = tensors[0].shape.iter().copied().chain([1]).collect()
+            }),
+            "has shape",
+        ),
+    ];
+    for (index, edit, expected) in cases {
+        std::fs::write(&path, edit_checkpoint(&good, index, edit)).unwrap();
+        let setup = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
+        let error = fit(&setup, &data, None, &SilentProgress).unwrap_err();
+        let ModelError::CheckpointMismatch { reason, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert!(reason.contains(expected), "{expected:?} not in {reason}");
+    }
+    // The untouched checkpoint still resumes.
+    std::fs::write(&path, &good).unwrap();
+    let setup = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
+    assert_eq!(
+        fit(&setup, &data, None, &SilentProgress)
+            .unwrap()
+            .history
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn an_ensemble_averages_the_logits_of_networks_of_consecutive_seeds() {
+    let _serial = serial();
+    let data = common::synthetic(3, 6, 4, 20);
+    let matrices: Vec<_> = data.matrices.iter().collect();
+    let train = |ensemble: usize, seed: u64, dir: Option<std::path::PathBuf>| {
+        let mut setup = common::tiny_setup(3, 3, dir, false);
+        setup.model.ensemble = ensemble;
+        setup.training.seed = seed;
+        fit(&setup, &data, None, &SilentProgress).unwrap().bundle
+    };
+    let probabilities = |bundle: &[u8]| {
+        Classifier::from_bundle_bytes(bundle)
+            .unwrap()
+            .predict_features(&matrices, &data.speakers)
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ensemble = train(2, 7, Some(dir.path().to_path_buf()));
+    let (first, second) = (
+        probabilities(&train(1, 7, None)),
+        probabilities(&train(1, 8, None)),
+    );
+    // Mean logits = mean log-probabilities + a constant: the normalised geometric mean.
+    for ((both, a), b) in probabilities(&ensemble).iter().zip(&first).zip(&second) {
+        let geometric: Vec<f32> = a.iter().zip(b).map(|(x, y)| (x * y).sqrt()).collect();
+        let total: f32 = geometric.iter().sum();
+        for (value, expected) in both.iter().zip(&geometric) {
+            assert!(
+                (value - expected / total).abs() < 1e-5,
+                "{both:?} vs {a:?} and {b:?}"
+            );
+        }
+    }
+    assert_ne!(first, second, "members with different seeds must differ");
+    // The second network keeps its own checkpoint; the first one's is the run's.
+    assert!(dir.path().join(CHECKPOINT_FILE).exists());
+    assert!(dir.path().join("member-2").join(CHECKPOINT_FILE).exists());
+    // Weights cut short are a corrupt bundle, not a panic.
+    let error = Classifier::from_bundle_bytes(&ensemble[..ensemble.len() - 10]).unwrap_err();
+    assert!(matches!(error, ModelError::CorruptBundle(_)), "{error}");
 }

@@ -112,8 +112,7 @@ fn group_voices(
     options: &PredictOptions,
 ) -> HashMap<PathBuf, VoiceProfile> {
     let mut voices = HashMap::new();
-    let uses_voices = matches!(model.voice_profile(&[]), Ok(Some(_)));
-    if options.speakers == SpeakerGrouping::Recording || !uses_voices {
+    if options.speakers == SpeakerGrouping::Recording || !model.normalizes_speakers() {
         return voices;
     }
     let files: Vec<&Path> = inputs

@@ -21,6 +21,12 @@ pub trait EmotionModel: Send + Sync {
         Ok(None)
     }
 
+    /// Whether the model centres every speaker on their own voice, so that which clips are
+    /// given together as one speaker changes its predictions.
+    fn normalizes_speakers(&self) -> bool {
+        false
+    }
+
     /// [`predict_batch`](Self::predict_batch) for clips of a speaker whose voice is known
     /// from `voice` (e.g. all of their recordings) rather than from these clips alone.
     fn predict_batch_in_voice(
@@ -45,8 +51,12 @@ impl EmotionModel for ser_model::Classifier {
         ser_model::Classifier::predict_batch(self, clips).map_err(Into::into)
     }
 
+    fn normalizes_speakers(&self) -> bool {
+        ser_model::Classifier::normalizes_speakers(self)
+    }
+
     fn voice_profile(&self, clips: &[Audio]) -> Result<Option<VoiceProfile>, ModelFailure> {
-        if !self.normalizes_speakers() {
+        if !ser_model::Classifier::normalizes_speakers(self) {
             return Ok(None);
         }
         Ok(Some(ser_model::Classifier::voice_profile(self, clips)?))

@@ -29,7 +29,7 @@ pub struct BenchServeArgs {
     pub max_seconds: f64,
     /// Soak instead: this many seconds of mixed load (real clips of several formats, broken
     /// files, oversize and slow uploads), reporting statuses per kind, the latency of the good
-    /// requests and the resident memory at its start and end; fails on a 5xx answer.
+    /// requests and the resident memory sampled ten times over the soak; fails on a 5xx answer.
     #[arg(long, conflicts_with_all = ["requests", "max_seconds"])]
     pub soak_seconds: Option<f64>,
 }
@@ -96,6 +96,8 @@ pub fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 const PREDICT: &str = "/v1/predict";
+/// Resident-memory samples taken over a soak (after the one at its start).
+const RSS_SAMPLES: u32 = 10;
 const OCTETS: &str = "application/octet-stream";
 
 /// The soak mix, one entry per request slot: 12 good clips (TESS and RAVDESS FLAC, the audio
@@ -221,12 +223,22 @@ fn soak(args: &BenchServeArgs, seconds: f64) -> anyhow::Result<ExitCode> {
         };
         // A warm-up first, so the start figure includes the allocator's working set.
         let warm_up = run_load(load(Duration::from_secs(10))).await?;
-        let start = resident_mib();
-        let report = run_load(load(Duration::from_secs_f64(seconds.max(1.0)))).await?;
-        let end = resident_mib();
+        let duration = Duration::from_secs_f64(seconds.max(1.0));
+        // Ten samples over the soak tell a leak (steady growth) from a working set that
+        // settles (growth that stops).
+        let sampler = tokio::spawn(async move {
+            let mut samples = vec![resident_mib()];
+            for _ in 0..RSS_SAMPLES {
+                tokio::time::sleep(duration / RSS_SAMPLES).await;
+                samples.push(resident_mib());
+            }
+            samples
+        });
+        let report = run_load(load(duration)).await?;
+        let memory = sampler.await.map_err(std::io::Error::other)?;
         let _ = stop.send(());
         server.await.map_err(std::io::Error::other)??;
-        std::io::Result::Ok((warm_up, report, (start, end)))
+        std::io::Result::Ok((warm_up, report, memory))
     })?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -235,11 +247,22 @@ fn soak(args: &BenchServeArgs, seconds: f64) -> anyhow::Result<ExitCode> {
         report.elapsed_seconds, warm_up.requests, args.connections
     );
     print_kinds(&report);
+    let (start, middle, end) = (
+        memory[0],
+        memory[memory.len() / 2],
+        memory[memory.len() - 1],
+    );
     println!(
-        "resident memory: {:.1} MiB at the start, {:.1} MiB at the end ({:+.1} MiB)",
-        memory.0,
-        memory.1,
-        memory.1 - memory.0
+        "resident memory: {start:.1} MiB at the start, {end:.1} MiB at the end ({:+.1} MiB; \
+         {:+.1} MiB in the second half)",
+        end - start,
+        end - middle
+    );
+    let samples: Vec<String> = memory.iter().map(|mib| format!("{mib:.0}")).collect();
+    println!(
+        "resident memory every {:.0} s, MiB: {}",
+        seconds.max(1.0) / RSS_SAMPLES as f64,
+        samples.join(" ")
     );
     let server_errors: usize = report
         .kinds

@@ -27,9 +27,10 @@ pub struct BenchServeArgs {
     /// Stop after this many seconds even if requests remain.
     #[arg(long, default_value_t = 60.0)]
     pub max_seconds: f64,
-    /// Soak instead: this many seconds of mixed load (real clips of several formats, broken
-    /// files, oversize and slow uploads), reporting statuses per kind, the latency of the good
-    /// requests and the resident memory sampled ten times over the soak; fails on a 5xx answer.
+    /// Soak instead: a minute of warm-up, then this many seconds of mixed load (real clips of
+    /// several formats, broken files, oversize and slow uploads), reporting statuses per kind,
+    /// the latency of the good requests and the resident memory sampled ten times over the
+    /// soak; fails on a 5xx answer.
     #[arg(long, conflicts_with_all = ["requests", "max_seconds"])]
     pub soak_seconds: Option<f64>,
 }
@@ -96,6 +97,9 @@ pub fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 const PREDICT: &str = "/v1/predict";
+/// Load before a soak's first resident-memory sample.
+const SOAK_WARM_UP_SECONDS: u64 = 60;
+
 /// Resident-memory samples taken over a soak (after the one at its start).
 const RSS_SAMPLES: u32 = 10;
 const OCTETS: &str = "application/octet-stream";
@@ -221,8 +225,9 @@ fn soak(args: &BenchServeArgs, seconds: f64) -> anyhow::Result<ExitCode> {
             requests: usize::MAX,
             max_duration,
         };
-        // A warm-up first, so the start figure includes the allocator's working set.
-        let warm_up = run_load(load(Duration::from_secs(10))).await?;
+        // A warm-up first, so the start figure includes the working set of the mix: after
+        // 10 s it was still filling (236 MiB, then 282-311 MiB from the first minute on).
+        let warm_up = run_load(load(Duration::from_secs(SOAK_WARM_UP_SECONDS))).await?;
         let duration = Duration::from_secs_f64(seconds.max(1.0));
         // Ten samples over the soak tell a leak (steady growth) from a working set that
         // settles (growth that stops).
@@ -242,8 +247,8 @@ fn soak(args: &BenchServeArgs, seconds: f64) -> anyhow::Result<ExitCode> {
     })?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "soak: {:.0} s of mixed load after a 10-s warm-up ({} requests), {cores} cores, {} \
-         connections, server and load generator in one process",
+        "soak: {:.0} s of mixed load after a {SOAK_WARM_UP_SECONDS}-s warm-up ({} requests), \
+         {cores} cores, {} connections, server and load generator in one process",
         report.elapsed_seconds, warm_up.requests, args.connections
     );
     print_kinds(&report);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of ser's input boundaries with cargo fuzz (libFuzzer).
 #
-# usage: tools/fuzz.sh [TARGET...] [--minutes N] [--seeds-only]
+# usage: tools/fuzz.sh [TARGET...] [--minutes N] [--keep-going] [--seeds-only]
 #   TARGET      one or more of: decode predict_path features bundle checkpoint feature_cache
 #               manifest_csv experiment_toml http_upload (default: all, in that order)
 #   --minutes N fuzzing time per target (default 10); --seconds N for a quick smoke run
+#   --keep-going  go on fuzzing after a crash (libFuzzer -fork=1 -ignore_crashes=1: one child
+#               process at a time, every crash still saved), to fuzz past a known one
 #   --seeds-only  build the seed corpora and stop
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seed corpora are
@@ -14,8 +16,8 @@
 # and a freshly trained tiny checkpoint for the parser targets. Inputs the fuzzers find go to
 # fuzz/corpus/<target>, crashes to fuzz/artifacts/<target>, logs to fuzz/logs/<target>.log.
 #
-# Each target runs as one in-process libFuzzer (no -jobs/-fork: one fuzzing process at a
-# time), niced, with RAYON_NUM_THREADS=1, -timeout=2 (a hang is > 2 s per input) and
+# Each target runs as one in-process libFuzzer (no -jobs, no -fork unless --keep-going: one
+# fuzzing process at a time), niced, with RAYON_NUM_THREADS=1, -timeout=2 (a hang is > 2 s per input) and
 # -rss_limit_mb=1024 (an out-of-memory is > 1 GiB). Reproduce a crash with
 #   cd fuzz && cargo +nightly fuzz run -s none TARGET artifacts/TARGET/crash-...
 set -euo pipefail
@@ -29,13 +31,15 @@ all_targets=(decode predict_path features bundle checkpoint feature_cache manife
 minutes=10
 seconds=
 seeds_only=false
+keep_going=()
 targets=()
 while (($#)); do
     case $1 in
     --minutes) minutes=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --seeds-only) seeds_only=true; shift ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    --keep-going) keep_going=(-fork=1 -ignore_crashes=1); shift ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
     esac
 done
@@ -152,7 +156,7 @@ for target in "${targets[@]}"; do
     (cd "$fuzz" && RAYON_NUM_THREADS=1 nice -n 10 cargo +nightly fuzz run -s none "$target" \
         "corpus/$target" "$corpus_seeds" -- \
         -max_total_time=$seconds -timeout=2 -rss_limit_mb=1024 \
-        -print_final_stats=1) >"$fuzz/logs/$target.log" 2>&1 || status=$?
+        -print_final_stats=1 "${keep_going[@]}") >"$fuzz/logs/$target.log" 2>&1 || status=$?
     grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$fuzz/logs/$target.log" || true
     if ((status != 0)); then
         echo "   $target FAILED (exit $status); see fuzz/logs/$target.log and fuzz/artifacts/$target/"

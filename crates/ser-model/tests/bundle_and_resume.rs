@@ -225,18 +225,24 @@ fn resume_continues_after_the_last_checkpointed_epoch() {
     assert_eq!(again.history.len(), 4);
 }
 
-#[test]
-fn resume_refuses_a_checkpoint_of_another_run() {
-    let _serial = serial();
-    let data = common::synthetic(3, 4, 4, 16);
+/// A run folder after one epoch of the tiny run: its checkpoint says one epoch is done.
+fn one_epoch_run(data: &ser_model::LabelledFeatures) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fit(
         &common::tiny_setup(3, 1, Some(dir.path().to_path_buf()), false),
-        &data,
+        data,
         None,
         &SilentProgress,
     )
     .unwrap();
+    dir
+}
+
+#[test]
+fn resume_refuses_a_checkpoint_of_another_run() {
+    let _serial = serial();
+    let data = common::synthetic(3, 4, 4, 16);
+    let dir = one_epoch_run(&data);
     let mut other = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
     other.training.seed = 99;
     let error = fit(&other, &data, None, &SilentProgress).unwrap_err();
@@ -349,15 +355,8 @@ fn edit_checkpoint(
 fn checkpoint_tensors_that_do_not_fit_the_network_are_refused() {
     let _serial = serial();
     let data = common::synthetic(3, 6, 4, 20);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = one_epoch_run(&data);
     let path = dir.path().join(CHECKPOINT_FILE);
-    fit(
-        &common::tiny_setup(3, 1, Some(dir.path().to_path_buf()), false),
-        &data,
-        None,
-        &SilentProgress,
-    )
-    .unwrap();
     let good = std::fs::read(&path).unwrap();
     type Edit = Box<dyn FnOnce(&mut Vec<burn_pack::Tensor>, &mut Vec<(String, burn_pack::Scalar)>)>;
     let cases: Vec<(usize, Edit, &str)> = vec![

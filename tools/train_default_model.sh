@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Retrain the model embedded in the `ser` binary (models/default.serb) from models/default.toml
-# (MLP on pooled utterance statistics, speaker normalisation, temperature fitted on 5
-# out-of-fold speaker folds) on all of TESS and the 20 RAVDESS actors, a fixed number of
-# epochs, then attach the model card
-# (models/default-card.toml: the recipe's cross-validated figures and known limits).
-# Takes about 5 minutes on 2 cores. Rebuild ser afterwards to embed the new bundle.
+# (MLP on pooled utterance statistics, speaker normalisation, two degraded copies of every
+# clip, temperature fitted on 5 out-of-fold speaker folds) on all of TESS and the 20 RAVDESS
+# actors, a fixed number of epochs, then attach the model card (models/default-card.toml: the
+# recipe's cross-validated figures and known limits).
+# Takes about 6 minutes on 2 cores. Rebuild ser afterwards to embed the new bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/default-model}

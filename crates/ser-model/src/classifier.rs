@@ -198,7 +198,7 @@ pub(crate) fn predict_probabilities(
         let input = chunk.to_vec();
         let shape = [count, normalizer.n_features(), frames];
         let input = Tensor::from_data(TensorData::new(input, shape), device);
-        let mut logits = vec![0.0f32; 0];
+        let mut logits = Vec::new();
         for network in networks {
             let member = tensor_values(network.forward(input.clone()))?;
             if logits.is_empty() {

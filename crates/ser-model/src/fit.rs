@@ -156,13 +156,13 @@ pub fn fit(
             progress,
         )?);
     }
-    let best_weights = if members.len() == 1 {
-        members[0].weights.clone()
+    let mut records: Vec<Vec<u8>> = members
+        .iter_mut()
+        .map(|member| std::mem::take(&mut member.weights))
+        .collect();
+    let best_weights = if records.len() == 1 {
+        records.swap_remove(0)
     } else {
-        let records: Vec<Vec<u8>> = members
-            .iter()
-            .map(|member| member.weights.clone())
-            .collect();
         join_member_records(&records)
     };
     // The first network's run stands for the ensemble in the bundle and metrics log.

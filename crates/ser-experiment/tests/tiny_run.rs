@@ -299,6 +299,33 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
         calibration.fitted_on
     );
     assert!(calibration.temperature.is_finite() && calibration.temperature > 0.0);
+
+    // The calibration folds train at once on separate threads; the temperature repeats
+    // exactly all the same.
+    let again = ExperimentOptions {
+        out_dir: dir.path().join("again"),
+        ..options
+    };
+    let run_again = &run_experiment(&config, &again, &SilentProgress)
+        .unwrap()
+        .runs[0];
+    let classifier_again = Classifier::load(
+        &dir.path()
+            .join("again")
+            .join(&run_again.dir)
+            .join("model.serb"),
+    )
+    .unwrap();
+    let temperature_again = classifier_again
+        .info()
+        .calibration
+        .clone()
+        .unwrap()
+        .temperature;
+    assert_eq!(
+        temperature_again.to_bits(),
+        calibration.temperature.to_bits()
+    );
 }
 
 #[test]

@@ -48,12 +48,11 @@ pub fn time_training_step(
     config.validate()?;
     let n_classes = 7;
     let device = Device::default().autodiff();
-    device.seed(0);
     let (n_features, frames) = (config.input_features(n_features), config.input_frames());
-    let mut network = Network::new(config, n_features, n_classes, &device);
+    let mut network = Network::new(config, n_features, n_classes, &device, 0);
     let params = network.num_params();
     let mut optimizer = AdamConfig::new().init();
-    let training_step = TrainingStep::new(config.architecture, None, &device);
+    let training_step = TrainingStep::new(config.architecture, &device);
     let inputs = tensor_values(Tensor::<3>::random(
         [batch, n_features, frames],
         Distribution::Normal(0.0, 1.0),
@@ -63,6 +62,8 @@ pub fn time_training_step(
     let batch_data = Batch {
         inputs: &inputs,
         targets: &targets,
+        weights: &vec![1.0; batch],
+        mixed: None,
         n_features,
         frames,
     };

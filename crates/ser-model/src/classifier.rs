@@ -283,7 +283,7 @@ fn split_member_records(mut bytes: &[u8], members: usize) -> Result<Vec<&[u8]>, 
 fn load_network(info: &BundleInfo, weights: &[u8], device: &Device) -> Result<Network, ModelError> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
         .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))?;
-    let network = Network::new(&info.model, info.n_features, info.labels.len(), device);
+    let network = Network::new(&info.model, info.n_features, info.labels.len(), device, 0);
     check_module_record(weights, &network)
         .map_err(|error| ModelError::CorruptBundle(format!("bad weights: {error}")))?;
     network

@@ -435,6 +435,10 @@ pub struct AugmentConfig {
     /// SpecAugment: number of time masks per example and their maximum width in frames.
     pub time_masks: usize,
     pub time_mask_width: usize,
+    /// Mixup (Zhang et al. 2018), 0 = off: every training example is blended with another of
+    /// its batch, x = l·x_i + (1 - l)·x_j, and the loss asks for class y_i with weight l and
+    /// y_j with 1 - l; l is drawn from Beta(alpha, alpha) and taken >= 0.5. Alpha in (0, 1].
+    pub mixup_alpha: f64,
 }
 
 impl Default for AugmentConfig {
@@ -452,6 +456,7 @@ impl Default for AugmentConfig {
             freq_mask_width: 4,
             time_masks: 0,
             time_mask_width: 10,
+            mixup_alpha: 0.0,
         }
     }
 }
@@ -488,6 +493,12 @@ impl AugmentConfig {
             if !(0.0..=1.0).contains(&probability) {
                 return bad(format!("{name} must be in [0, 1], got {probability}"));
             }
+        }
+        if !(0.0..=1.0).contains(&self.mixup_alpha) {
+            return bad(format!(
+                "mixup_alpha must be in [0, 1] (0 = off), got {}",
+                self.mixup_alpha
+            ));
         }
         self.reverb_rt60_s.validate("reverb_rt60_s", 0.01, 10.0)
     }
@@ -540,6 +551,11 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Weight the loss by inverse class frequency of the training split.
     pub class_weighting: bool,
+    /// Weight the loss so that every training speaker counts the same, whatever their number
+    /// of clips (with `class_weighting`: every speaker's every class). A corpus then counts
+    /// by its number of speakers, not of clips: two speakers with 1400 clips each do not
+    /// outweigh sixteen with 60 each.
+    pub speaker_weighting: bool,
     pub seed: u64,
     pub augment: AugmentConfig,
     /// Temperature scaling fitted on out-of-fold predictions of this many speaker folds of
@@ -559,6 +575,7 @@ impl Default for TrainConfig {
             schedule: LrSchedule::Constant,
             patience: 8,
             class_weighting: true,
+            speaker_weighting: false,
             seed: 42,
             augment: AugmentConfig::default(),
             calibration_folds: 0,

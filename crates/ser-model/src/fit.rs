@@ -1,6 +1,7 @@
 //! The training loop on in-memory features: batches, augmentation, optimiser, validation,
 //! early stopping, per-epoch checkpoints and resume.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,7 +26,7 @@ use crate::nets::Network;
 use crate::normalizer::Normalizer;
 use crate::record_check::{check_module_record, check_optimizer_record};
 use crate::rng::SplitMix64;
-use crate::step::{Batch, TrainingStep};
+use crate::step::{Batch, MixedTargets, TrainingStep};
 
 /// Stream tag of the dropout-mask seeds, apart from the augmentation draws of the same step.
 const MASK_STREAM: u64 = 0x6d61_736b;
@@ -295,22 +296,23 @@ fn build_optimizer(config: &TrainConfig) -> ModuleOptimizer {
     }
 }
 
-/// Inverse class frequency, scaled so that a balanced set gets weight 1 everywhere.
-fn class_weights(labels: &[usize], n_classes: usize) -> Vec<f32> {
-    let mut counts = vec![0usize; n_classes];
-    for &label in labels {
-        counts[label] += 1;
+/// Each training example's weight in the loss: the inverse frequency of its group - its class
+/// (`class_weighting`), its speaker (`speaker_weighting`) or both (its speaker's examples of
+/// its class) - scaled so that the weights average 1; all 1 when neither is asked for.
+fn example_weights(train: &LabelledFeatures, config: &TrainConfig) -> Vec<f32> {
+    let group = |index: usize| {
+        (
+            config.class_weighting.then(|| train.labels[index]),
+            config.speaker_weighting.then(|| train.speakers[index]),
+        )
+    };
+    let mut counts = HashMap::new();
+    for index in 0..train.len() {
+        *counts.entry(group(index)).or_insert(0usize) += 1;
     }
-    let present = counts.iter().filter(|&&count| count > 0).count().max(1);
-    counts
-        .iter()
-        .map(|&count| {
-            if count == 0 {
-                1.0
-            } else {
-                labels.len() as f32 / (present as f32 * count as f32)
-            }
-        })
+    let per_group = train.len() as f32 / counts.len() as f32;
+    (0..train.len())
+        .map(|index| per_group / counts[&group(index)] as f32)
         .collect()
 }
 
@@ -349,6 +351,40 @@ fn augment_example(
             row[start..start + width].fill(0.0);
         }
     }
+}
+
+/// Mixup on a batch of `targets.len()` equal-sized examples: each is blended with a partner
+/// drawn from the batch, x = l·x_i + (1 - l)·x_j with l from Beta(alpha, alpha) taken >= 0.5
+/// (so the first class stays the larger part). Scales each example's weight by l and returns
+/// the partners' classes with their own weights scaled by 1 - l.
+fn mixup(
+    inputs: &mut [f32],
+    targets: &[i64],
+    weights: &mut [f32],
+    alpha: f64,
+    rng: &mut SplitMix64,
+) -> (Vec<i64>, Vec<f32>) {
+    let examples = targets.len();
+    let example_size = inputs.len() / examples.max(1);
+    let originals = inputs.to_vec();
+    let original_weights = weights.to_vec();
+    let mut partners: Vec<usize> = (0..examples).collect();
+    rng.shuffle(&mut partners);
+    let mut partner_targets = Vec::with_capacity(examples);
+    let mut partner_weights = Vec::with_capacity(examples);
+    for (index, &partner) in partners.iter().enumerate() {
+        let draw = rng.beta_symmetric(alpha);
+        let share = draw.max(1.0 - draw) as f32;
+        let example = &mut inputs[index * example_size..(index + 1) * example_size];
+        let other = &originals[partner * example_size..(partner + 1) * example_size];
+        for (value, &other) in example.iter_mut().zip(other) {
+            *value = share * *value + (1.0 - share) * other;
+        }
+        weights[index] *= share;
+        partner_targets.push(targets[partner]);
+        partner_weights.push(original_weights[partner] * (1.0 - share));
+    }
+    (partner_targets, partner_weights)
 }
 
 /// One trained network: its epoch history, best (epoch, score) and the weights kept.
@@ -396,16 +432,10 @@ fn train_member(
     let run_dir = member_dir(setup, member)?;
 
     let device = Device::default().autodiff();
-    device.seed(seed);
-    let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device);
+    let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device, seed);
     let mut optimizer = build_optimizer(config);
-    let training_step = TrainingStep::new(
-        setup.model.architecture,
-        config
-            .class_weighting
-            .then(|| class_weights(&train.labels, setup.labels.len())),
-        &device,
-    );
+    let training_step = TrainingStep::new(setup.model.architecture, &device);
+    let weights = example_weights(train, config);
 
     let identity = RunIdentity {
         model: setup.model.clone(),
@@ -489,11 +519,25 @@ fn train_member(
                 .iter()
                 .map(|&index| train.labels[index] as i64)
                 .collect();
+            let mut batch_weights: Vec<f32> = batch.iter().map(|&index| weights[index]).collect();
+            let mixed = (config.augment.mixup_alpha > 0.0).then(|| {
+                mixup(
+                    &mut inputs,
+                    &targets,
+                    &mut batch_weights,
+                    config.augment.mixup_alpha,
+                    &mut augment_rng,
+                )
+            });
             let outcome = training_step.run(
                 &mut network,
                 Batch {
                     inputs: &inputs,
                     targets: &targets,
+                    weights: &batch_weights,
+                    mixed: mixed
+                        .as_ref()
+                        .map(|(targets, weights)| MixedTargets { targets, weights }),
                     n_features,
                     frames,
                 },
@@ -705,8 +749,60 @@ mod tests {
     }
 
     #[test]
-    fn class_weights_balance_counts() {
-        assert_eq!(class_weights(&[0, 0, 0, 1], 3), vec![2.0 / 3.0, 2.0, 1.0]);
+    fn example_weights_balance_classes_speakers_or_both() {
+        // Speaker 0 has three examples of class 0 and one of class 1, speaker 1 two of class 1.
+        let train = LabelledFeatures {
+            matrices: Vec::new(),
+            labels: vec![0, 0, 0, 1, 1, 1],
+            speakers: vec![0, 0, 0, 0, 1, 1],
+        };
+        let weights = |class_weighting, speaker_weighting| {
+            let config = TrainConfig {
+                class_weighting,
+                speaker_weighting,
+                ..TrainConfig::default()
+            };
+            example_weights(&train, &config)
+        };
+        assert_eq!(weights(false, false), vec![1.0; 6]);
+        assert_eq!(weights(true, false), vec![1.0; 6]);
+        let (a, b) = (6.0 / (2.0 * 4.0), 6.0 / (2.0 * 2.0));
+        assert_eq!(weights(false, true), vec![a, a, a, a, b, b]);
+        // Three groups of two each: (0, 0) has 3 examples, (1, 0) one, (1, 1) two.
+        let (c, d, e) = (2.0 / 3.0, 2.0, 1.0);
+        assert_eq!(weights(true, true), vec![c, c, c, d, e, e]);
+    }
+
+    #[test]
+    fn mixup_blends_examples_and_splits_their_weights() {
+        // Three one-value examples 0, 10, 20 of classes 0, 1, 2 with weights 1, 2, 3.
+        let mut inputs = vec![0.0, 10.0, 20.0];
+        let mut weights = vec![1.0, 2.0, 3.0];
+        let original_weights = weights.clone();
+        let targets = [0, 1, 2];
+        let (partner_targets, partner_weights) = mixup(
+            &mut inputs,
+            &targets,
+            &mut weights,
+            0.4,
+            &mut SplitMix64::for_stream(3, &[]),
+        );
+        for index in 0..3 {
+            let partner = partner_targets[index] as usize;
+            let share = weights[index] / original_weights[index];
+            assert!((0.5..=1.0).contains(&share), "{share}");
+            let expected = share * (10.0 * index as f32) + (1.0 - share) * (10.0 * partner as f32);
+            assert!((inputs[index] - expected).abs() < 1e-4);
+            let partner_share = partner_weights[index] / original_weights[partner];
+            assert!((share + partner_share - 1.0).abs() < 1e-6);
+        }
+        let mut partners = partner_targets.clone();
+        partners.sort();
+        assert_eq!(
+            partners,
+            vec![0, 1, 2],
+            "every example is someone's partner once"
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! and returns class logits `[batch, n_classes]`; each one reshapes internally to the layout
 //! its layers want.
 
+use std::sync::{Mutex, PoisonError};
+
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{
@@ -810,13 +812,24 @@ pub(crate) enum Network {
     Mlp(Mlp),
 }
 
+/// The backend draws initial weights from one generator for the whole process: seeding it and
+/// drawing a network must not interleave with another thread's network.
+static INITIALISATION: Mutex<()> = Mutex::new(());
+
 impl Network {
+    /// A network with initial weights drawn from `seed`: the same seed gives the same network
+    /// whatever other threads do meanwhile.
     pub(crate) fn new(
         config: &ModelConfig,
         n_features: usize,
         n_classes: usize,
         device: &Device,
+        seed: u64,
     ) -> Self {
+        let _initialising = INITIALISATION
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        device.seed(seed);
         match config.architecture {
             Architecture::Cnn1d => {
                 Network::Cnn1d(Cnn1d::new(&config.cnn1d, n_features, n_classes, device))

@@ -34,9 +34,47 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// A draw from the symmetric Beta(alpha, alpha) distribution, `alpha` in (0, 1] (Jöhnk's
+    /// method: exact, and quick for such alphas, where most mass sits near 0 and 1).
+    pub(crate) fn beta_symmetric(&mut self, alpha: f64) -> f64 {
+        loop {
+            // Logarithms keep x + y meaningful when both powers underflow.
+            let log_x = self.unit().max(f64::MIN_POSITIVE).ln() / alpha;
+            let log_y = self.unit().max(f64::MIN_POSITIVE).ln() / alpha;
+            let log_sum = log_x.max(log_y) + (-(log_x - log_y).abs()).exp().ln_1p();
+            if log_sum <= 0.0 {
+                return (log_x - log_sum).exp();
+            }
+        }
+    }
+
     pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for index in (1..items.len()).rev() {
             items.swap(index, self.below(index + 1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Beta(a, a) has mean 1/2 and variance 1 / (4 (2a + 1)).
+    #[test]
+    fn symmetric_beta_draws_have_the_beta_moments() {
+        for alpha in [0.2, 0.5, 1.0] {
+            let mut rng = SplitMix64::for_stream(7, &[]);
+            let draws: Vec<f64> = (0..200_000).map(|_| rng.beta_symmetric(alpha)).collect();
+            assert!(draws.iter().all(|x| (0.0..=1.0).contains(x)));
+            let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+            let variance =
+                draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+            let expected = 1.0 / (4.0 * (2.0 * alpha + 1.0));
+            assert!((mean - 0.5).abs() < 0.005, "alpha {alpha}: mean {mean}");
+            assert!(
+                (variance - expected).abs() < 0.004,
+                "alpha {alpha}: variance {variance} vs {expected}"
+            );
         }
     }
 }

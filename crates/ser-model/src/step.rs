@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::ModelError;
@@ -31,24 +31,42 @@ use crate::rng::SplitMix64;
 /// Smallest shard worth a core of its own: smaller ones make batch-norm statistics noisy.
 pub(crate) const MIN_SHARD_EXAMPLES: usize = 16;
 
-/// A batch on the host: `targets.len()` examples of `[n_features, frames]`, row-major.
+/// A batch on the host: `targets.len()` examples of `[n_features, frames]`, row-major, each
+/// with its class and that class's weight in the loss.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Batch<'a> {
     pub inputs: &'a [f32],
     pub targets: &'a [i64],
+    pub weights: &'a [f32],
+    /// Mixup: each example's second class and its weight (see [`crate::fit`]); accuracy
+    /// counts the first.
+    pub mixed: Option<MixedTargets<'a>>,
     pub n_features: usize,
     pub frames: usize,
+}
+
+/// The second class of every example of a mixup batch and its weight in the loss.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MixedTargets<'a> {
+    pub targets: &'a [i64],
+    pub weights: &'a [f32],
 }
 
 impl Batch<'_> {
     fn len(&self) -> usize {
         self.targets.len()
     }
+
+    /// Every (class, weight) pair of the loss: the first classes, then the mixed ones.
+    fn target_sets(&self) -> impl Iterator<Item = (&[i64], &[f32])> {
+        std::iter::once((self.targets, self.weights))
+            .chain(self.mixed.map(|mixed| (mixed.targets, mixed.weights)))
+    }
 }
 
 /// What one step gives back to the training loop.
 pub(crate) struct StepOutcome {
-    /// The batch's (class-weighted) mean loss.
+    /// The batch's weighted mean loss.
     pub loss: f32,
     /// Examples whose largest logit is the target.
     pub correct: usize,
@@ -58,25 +76,16 @@ pub(crate) struct StepOutcome {
 
 /// Forward and backward passes of one batch; see the module documentation.
 pub(crate) struct TrainingStep {
-    loss_function: CrossEntropyLoss,
-    class_weights: Option<Vec<f32>>,
     max_shards: usize,
     device: Device,
 }
 
 impl TrainingStep {
-    /// Steps of `architecture` with cross-entropy loss, class-weighted when `class_weights` is
-    /// given, on the autodiff `device`. One shard takes the whole batch on a GPU build (the
+    /// Steps of `architecture` with cross-entropy loss, each example weighted by its batch
+    /// weight, on the autodiff `device`. One shard takes the whole batch on a GPU build (the
     /// device is already parallel) and for the MLP, whose whole step (under a millisecond)
     /// costs less than building replicas and crossing threads.
-    pub(crate) fn new(
-        architecture: Architecture,
-        class_weights: Option<Vec<f32>>,
-        device: &Device,
-    ) -> Self {
-        let loss_function = burn::nn::loss::CrossEntropyLossConfig::new()
-            .with_weights(class_weights.clone())
-            .init(device);
+    pub(crate) fn new(architecture: Architecture, device: &Device) -> Self {
         let gpu = cfg!(any(feature = "cuda", feature = "wgpu"));
         let max_shards = if gpu || architecture == Architecture::Mlp {
             1
@@ -84,8 +93,6 @@ impl TrainingStep {
             rayon::current_num_threads()
         };
         Self {
-            loss_function,
-            class_weights,
             max_shards,
             device: device.clone(),
         }
@@ -107,16 +114,11 @@ impl TrainingStep {
         mask_seed: u64,
     ) -> Result<StepOutcome, ModelError> {
         let shards = self.shards(batch.len());
-        let weight = |range: &Range<usize>| -> f64 {
-            batch.targets[range.clone()]
-                .iter()
-                .map(|&target| match &self.class_weights {
-                    Some(weights) => f64::from(weights[target as usize]),
-                    None => 1.0,
-                })
-                .sum()
-        };
-        let total_weight = weight(&(0..batch.len()));
+        let total_weight: f64 = batch
+            .target_sets()
+            .flat_map(|(_, weights)| weights)
+            .map(|&weight| f64::from(weight))
+            .sum();
         let replicas: Vec<Network> = shards.iter().map(|_| network.valid().train()).collect();
         let results: Vec<Result<(f32, usize, GradientsParams), ModelError>> = {
             use rayon::prelude::*;
@@ -125,9 +127,8 @@ impl TrainingStep {
                 .zip(&replicas)
                 .enumerate()
                 .map(|(index, (range, replica))| {
-                    let share = weight(range) / total_weight;
                     let masks = SplitMix64::for_stream(mask_seed, &[index as u64]);
-                    self.shard(replica, batch, range.clone(), share as f32, masks)
+                    self.shard(replica, batch, range.clone(), total_weight as f32, masks)
                 })
                 .collect()
         };
@@ -164,13 +165,14 @@ impl TrainingStep {
             .collect()
     }
 
-    /// Loss (already weighted by `share`), correct count and gradients of one shard.
+    /// Loss (the shard's part of the batch's weighted mean, whose weights sum to
+    /// `total_weight`), correct count and gradients of one shard.
     fn shard(
         &self,
         replica: &Network,
         batch: Batch<'_>,
         range: Range<usize>,
-        share: f32,
+        total_weight: f32,
         masks: SplitMix64,
     ) -> Result<(f32, usize, GradientsParams), ModelError> {
         let example_size = batch.n_features * batch.frames;
@@ -180,13 +182,26 @@ impl TrainingStep {
             TensorData::new(inputs, [range.len(), batch.n_features, batch.frames]),
             &self.device,
         );
-        let target = Tensor::<1, Int>::from_data(
-            TensorData::new(targets.to_vec(), [range.len()]),
-            &self.device,
-        );
         let logits = replica.forward_tapped(input, &mut DropoutStream(masks));
         let correct = count_correct(logits.clone(), targets)?;
-        let loss = self.loss_function.forward(logits, target).mul_scalar(share);
+        let log_probabilities = log_softmax(logits, 1);
+        let n = range.len();
+        let weighted_log_likelihood = batch
+            .target_sets()
+            .map(|(targets, weights)| {
+                let target = Tensor::<2, Int>::from_data(
+                    TensorData::new(targets[range.clone()].to_vec(), [n, 1]),
+                    &self.device,
+                );
+                let weights = Tensor::<1>::from_data(
+                    TensorData::new(weights[range.clone()].to_vec(), [n]),
+                    &self.device,
+                );
+                (log_probabilities.clone().gather(1, target).reshape([n]) * weights).sum()
+            })
+            .reduce(|a, b| a + b)
+            .expect("a batch has its first targets");
+        let loss = weighted_log_likelihood.neg().div_scalar(total_weight);
         let value = tensor_values(loss.clone())?
             .first()
             .copied()
@@ -305,21 +320,26 @@ mod tests {
     }
 
     /// Loss, correct count, then every value and gradient after one step with at most
-    /// `max_shards` shards.
+    /// `max_shards` shards, each example weighted by its class's entry of `class_weights`.
     fn one_step(
         network: &Network,
         examples: usize,
-        class_weights: Option<Vec<f32>>,
+        class_weights: Option<&[f32]>,
         max_shards: usize,
     ) -> (f32, usize, Vec<f32>) {
         let device = Device::flex().autodiff();
         let mut network = copy(network);
         let (inputs, targets) = batch_data(examples);
-        let step = TrainingStep::new(Architecture::Cnn1d, class_weights, &device)
-            .with_max_shards(max_shards);
+        let weights: Vec<f32> = targets
+            .iter()
+            .map(|&target| class_weights.map_or(1.0, |weights| weights[target as usize]))
+            .collect();
+        let step = TrainingStep::new(Architecture::Cnn1d, &device).with_max_shards(max_shards);
         let batch = Batch {
             inputs: &inputs,
             targets: &targets,
+            weights: &weights,
+            mixed: None,
             n_features: FEATURES,
             frames: FRAMES,
         };
@@ -329,7 +349,7 @@ mod tests {
     }
 
     fn new_network(config: &ModelConfig) -> Network {
-        Network::new(config, FEATURES, 7, &Device::flex().autodiff())
+        Network::new(config, FEATURES, 7, &Device::flex().autodiff(), 0)
     }
 
     /// The running statistics of `network` in visiting order (mean, variance per batch norm).
@@ -375,9 +395,9 @@ mod tests {
             ..reference
         };
         let network = new_network(&reference);
-        let weights = Some(vec![0.5, 1.0, 1.5, 2.0, 1.0, 0.8, 1.2]);
-        let (loss, correct, whole) = one_step(&network, 33, weights.clone(), 1);
-        let (sharded_loss, sharded_correct, sharded) = one_step(&network, 33, weights, 2);
+        let weights = [0.5, 1.0, 1.5, 2.0, 1.0, 0.8, 1.2];
+        let (loss, correct, whole) = one_step(&network, 33, Some(&weights), 1);
+        let (sharded_loss, sharded_correct, sharded) = one_step(&network, 33, Some(&weights), 2);
         assert!(
             (loss - sharded_loss).abs() < 1e-5,
             "{loss} vs {sharded_loss}"
@@ -393,11 +413,12 @@ mod tests {
             let batch = Batch {
                 inputs: &inputs,
                 targets: &targets,
+                weights: &[1.0; 32],
+                mixed: None,
                 n_features: FEATURES,
                 frames: FRAMES,
             };
-            let step =
-                TrainingStep::new(Architecture::Cnn1d, None, &device).with_max_shards(max_shards);
+            let step = TrainingStep::new(Architecture::Cnn1d, &device).with_max_shards(max_shards);
             step.run(&mut network, batch, 3).unwrap();
             running_statistics(&network)
         };
@@ -439,11 +460,113 @@ mod tests {
 
     #[test]
     fn shards_cover_the_batch_evenly() {
-        let step = TrainingStep::new(Architecture::Cnn1d, None, &Device::flex().autodiff())
-            .with_max_shards(4);
+        let step =
+            TrainingStep::new(Architecture::Cnn1d, &Device::flex().autodiff()).with_max_shards(4);
         assert_eq!(step.shards(15), vec![0..15]);
         assert_eq!(step.shards(33), vec![0..17, 17..33]);
         assert_eq!(step.shards(64), vec![0..16, 16..32, 32..48, 48..64]);
         assert_eq!(step.shards(1000).len(), 4);
+    }
+
+    /// An example of weight k counts as k copies of it (0: left out), and the loss matches
+    /// burn's class-weighted cross-entropy when the weights are by class.
+    #[test]
+    fn example_weights_count_as_copies() {
+        let device = Device::flex().autodiff();
+        let config = without_dropout(Architecture::Mlp);
+        let network = Network::new(&config, FEATURES * FRAMES, 7, &device, 0);
+        let (inputs, targets) = batch_data(20);
+        let weights: Vec<f32> = (0..20).map(|index| (index % 3) as f32).collect();
+        let step = TrainingStep::new(Architecture::Mlp, &device);
+        let run = |inputs: &[f32], targets: &[i64], weights: &[f32]| {
+            let mut network = copy(&network);
+            let batch = Batch {
+                inputs,
+                targets,
+                weights,
+                mixed: None,
+                n_features: FEATURES * FRAMES,
+                frames: 1,
+            };
+            let outcome = step.run(&mut network, batch, 1).unwrap();
+            (
+                outcome.loss,
+                values_and_gradients(&network, &outcome.gradients),
+            )
+        };
+        let (loss, values) = run(&inputs, &targets, &weights);
+
+        let example_size = FEATURES * FRAMES;
+        let (mut copied_inputs, mut copied_targets) = (Vec::new(), Vec::new());
+        for (index, &weight) in weights.iter().enumerate() {
+            for _ in 0..weight as usize {
+                copied_inputs
+                    .extend_from_slice(&inputs[index * example_size..(index + 1) * example_size]);
+                copied_targets.push(targets[index]);
+            }
+        }
+        let ones = vec![1.0; copied_targets.len()];
+        let (copied_loss, copied_values) = run(&copied_inputs, &copied_targets, &ones);
+        assert!((loss - copied_loss).abs() < 1e-5, "{loss} vs {copied_loss}");
+        assert_close(&values, &copied_values);
+
+        // A mixup example with classes a (weight 0.7) and b (0.3) counts as two copies of it,
+        // one for each class with that weight.
+        let second: Vec<i64> = targets.iter().map(|&target| (target + 3) % 7).collect();
+        let (first_weights, second_weights) = (vec![0.7; 20], vec![0.3; 20]);
+        let mut mixed_network = copy(&network);
+        let mixed = step
+            .run(
+                &mut mixed_network,
+                Batch {
+                    inputs: &inputs,
+                    targets: &targets,
+                    weights: &first_weights,
+                    mixed: Some(MixedTargets {
+                        targets: &second,
+                        weights: &second_weights,
+                    }),
+                    n_features: example_size,
+                    frames: 1,
+                },
+                1,
+            )
+            .unwrap();
+        let mixed_values = values_and_gradients(&mixed_network, &mixed.gradients);
+        let doubled_inputs = [inputs.as_slice(), inputs.as_slice()].concat();
+        let doubled_targets = [targets.as_slice(), second.as_slice()].concat();
+        let doubled_weights = [first_weights, second_weights].concat();
+        let (doubled_loss, doubled_values) =
+            run(&doubled_inputs, &doubled_targets, &doubled_weights);
+        assert!(
+            (mixed.loss - doubled_loss).abs() < 1e-5,
+            "{} vs {doubled_loss}",
+            mixed.loss
+        );
+        assert_close(&mixed_values, &doubled_values);
+
+        let class_weights = [0.5, 1.0, 1.5, 2.0, 1.0, 0.8, 1.2];
+        let by_class: Vec<f32> = targets
+            .iter()
+            .map(|&target| class_weights[target as usize])
+            .collect();
+        let (loss, _) = run(&inputs, &targets, &by_class);
+        let logits = network.valid().forward(Tensor::from_data(
+            TensorData::new(inputs.clone(), [20, example_size, 1]),
+            &Device::flex(),
+        ));
+        let burn_loss = burn::nn::loss::CrossEntropyLossConfig::new()
+            .with_weights(Some(class_weights.to_vec()))
+            .init(&Device::flex())
+            .forward(
+                logits,
+                Tensor::<1, Int>::from_data(TensorData::new(targets, [20]), &Device::flex()),
+            );
+        let burn_loss = tensor_values(burn_loss).unwrap()[0];
+        assert!((loss - burn_loss).abs() < 1e-5, "{loss} vs {burn_loss}");
+        assert!(
+            loss > 0.5,
+            "an untrained network's loss is near ln 7: {loss}"
+        );
     }
 }

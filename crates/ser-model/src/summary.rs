@@ -73,7 +73,7 @@ pub fn summarize(
     }
     let device = Device::flex();
     let input_features = config.input_features(n_features);
-    let network = Network::new(config, input_features, n_classes, &device);
+    let network = Network::new(config, input_features, n_classes, &device, 0);
     Ok(summarize_network(&network, config, input_features, &device))
 }
 

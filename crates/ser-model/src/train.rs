@@ -270,39 +270,53 @@ fn out_of_fold_calibration(
         (setup.training.calibration_folds, "stratified")
     };
     let fold_of = calibration_folds(clips, folds);
-    let mut probabilities = Vec::new();
-    let mut labels = Vec::new();
-    let mut held_out_clips = Vec::new();
-    for fold in 0..folds {
-        progress.stage(&format!(
-            "calibration: training on fold {} of {folds} held out",
-            fold + 1
-        ));
+    progress.stage(&format!(
+        "calibration: training {folds} models, each with one {grouping} fold held out"
+    ));
+    let subset = |indices: &[usize]| LabelledFeatures {
+        matrices: indices.iter().map(|&i| train.matrices[i].clone()).collect(),
+        labels: indices.iter().map(|&i| train.labels[i]).collect(),
+        speakers: indices.iter().map(|&i| train.speakers[i]).collect(),
+    };
+    let fold_setup = FitSetup {
+        run_dir: None,
+        resume: false,
+        // Raw softmax: these predictions are what the temperature is fitted on.
+        calibration: Some(crate::Calibration::none()),
+        ..setup.clone()
+    };
+    // The folds train at once, one per core (an MLP's training uses about one); each is a
+    // function of its own data and seed, so the result does not depend on the core count.
+    // The held-out fold's raw probabilities and example indices (None: an empty fold).
+    type FoldPredictions = Option<(Vec<Vec<f32>>, Vec<usize>)>;
+    let predict_fold = |fold: usize| -> Result<FoldPredictions, ModelError> {
         // Example i is clip i % clips.len() (originals first, then each augmented copy).
         let (held_out, kept): (Vec<usize>, Vec<usize>) =
             (0..train.len()).partition(|&i| fold_of[i % clips.len()] == fold);
         let held_out: Vec<usize> = held_out.into_iter().filter(|&i| i < clips.len()).collect();
         if held_out.is_empty() || kept.is_empty() {
-            continue;
+            return Ok(None);
         }
-        let subset = |indices: &[usize]| LabelledFeatures {
-            matrices: indices.iter().map(|&i| train.matrices[i].clone()).collect(),
-            labels: indices.iter().map(|&i| train.labels[i]).collect(),
-            speakers: indices.iter().map(|&i| train.speakers[i]).collect(),
-        };
-        let fold_setup = FitSetup {
-            run_dir: None,
-            resume: false,
-            // Raw softmax: these predictions are what the temperature is fitted on.
-            calibration: Some(crate::Calibration::none()),
-            ..setup.clone()
-        };
         let outcome = fit(&fold_setup, &subset(&kept), None, &crate::SilentProgress)?;
         let classifier = crate::Classifier::from_bundle_bytes(&outcome.bundle)?;
         let held = subset(&held_out);
         let matrices: Vec<&FeatureMatrix> = held.matrices.iter().collect();
-        probabilities.extend(classifier.predict_features(&matrices, &held.speakers)?);
-        labels.extend(held.labels);
+        let probabilities = classifier.predict_features(&matrices, &held.speakers)?;
+        Ok(Some((probabilities, held_out)))
+    };
+    let predictions: Vec<_> = {
+        use rayon::prelude::*;
+        (0..folds).into_par_iter().map(predict_fold).collect()
+    };
+    let mut probabilities = Vec::new();
+    let mut labels = Vec::new();
+    let mut held_out_clips = Vec::new();
+    for prediction in predictions {
+        let Some((fold_probabilities, held_out)) = prediction? else {
+            continue;
+        };
+        probabilities.extend(fold_probabilities);
+        labels.extend(held_out.iter().map(|&i| train.labels[i]));
         held_out_clips.extend(held_out.iter().map(|&i| &clips[i]));
     }
     // Every speaker weighs the same: a corpus of few speakers with many clips each (TESS)

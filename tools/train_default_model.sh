@@ -4,7 +4,7 @@
 # clip, temperature fitted on 5 out-of-fold speaker folds) on all of TESS and the 20 RAVDESS
 # actors, a fixed number of epochs, then attach the model card (models/default-card.toml: the
 # recipe's cross-validated figures and known limits).
-# Takes about 6 minutes on 2 cores. Rebuild ser afterwards to embed the new bundle.
+# Takes about 6 minutes on 2 cores (5 calibration trainings, two at a time, then the model). Rebuild ser afterwards to embed the new bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/default-model}

@@ -285,10 +285,10 @@ fn out_of_fold_calibration(
         calibration: Some(crate::Calibration::none()),
         ..setup.clone()
     };
+    /// A held-out fold's raw probabilities and example indices (None: an empty fold).
+    type FoldPredictions = Option<(Vec<Vec<f32>>, Vec<usize>)>;
     // The folds train at once, one per core (an MLP's training uses about one); each is a
     // function of its own data and seed, so the result does not depend on the core count.
-    // The held-out fold's raw probabilities and example indices (None: an empty fold).
-    type FoldPredictions = Option<(Vec<Vec<f32>>, Vec<usize>)>;
     let predict_fold = |fold: usize| -> Result<FoldPredictions, ModelError> {
         // Example i is clip i % clips.len() (originals first, then each augmented copy).
         let (held_out, kept): (Vec<usize>, Vec<usize>) =

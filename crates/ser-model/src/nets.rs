@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, BiLstm, BiLstmConfig, Dropout, DropoutConfig, Linear, LinearConfig,
@@ -816,6 +816,15 @@ pub(crate) enum Network {
 /// drawing a network must not interleave with another thread's network.
 static INITIALISATION: Mutex<()> = Mutex::new(());
 
+/// Reads every float parameter, which makes burn draw the lazily initialised ones.
+struct DrawInitialValues;
+
+impl ModuleVisitor for DrawInitialValues {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
 impl Network {
     /// A network with initial weights drawn from `seed`: the same seed gives the same network
     /// whatever other threads do meanwhile.
@@ -830,7 +839,7 @@ impl Network {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         device.seed(seed);
-        match config.architecture {
+        let network = match config.architecture {
             Architecture::Cnn1d => {
                 Network::Cnn1d(Cnn1d::new(&config.cnn1d, n_features, n_classes, device))
             }
@@ -845,7 +854,11 @@ impl Network {
                 Network::Crnn(Crnn::new(&config.crnn, n_features, n_classes, device))
             }
             Architecture::Mlp => Network::Mlp(Mlp::new(&config.mlp, n_features, n_classes, device)),
-        }
+        };
+        // burn draws a parameter's initial value on its first use: draw them all now, while
+        // the generator is ours.
+        network.visit(&mut DrawInitialValues);
+        network
     }
 
     /// Logits `[batch, n_classes]` for a batch `[batch, n_features, frames]`.

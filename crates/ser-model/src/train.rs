@@ -288,7 +288,8 @@ fn out_of_fold_calibration(
     /// A held-out fold's raw probabilities and example indices (None: an empty fold).
     type FoldPredictions = Option<(Vec<Vec<f32>>, Vec<usize>)>;
     // The folds train at once, one per core (an MLP's training uses about one); each is a
-    // function of its own data and seed, so the result does not depend on the core count.
+    // function of its own data and seed, so running them at once changes nothing in the result.
+    let trained = AtomicUsize::new(0);
     let predict_fold = |fold: usize| -> Result<FoldPredictions, ModelError> {
         // Example i is clip i % clips.len() (originals first, then each augmented copy).
         let (held_out, kept): (Vec<usize>, Vec<usize>) =
@@ -298,6 +299,8 @@ fn out_of_fold_calibration(
             return Ok(None);
         }
         let outcome = fit(&fold_setup, &subset(&kept), None, &crate::SilentProgress)?;
+        let done = trained.fetch_add(1, Ordering::Relaxed) + 1;
+        progress.stage(&format!("calibration: {done} of {folds} models trained"));
         let classifier = crate::Classifier::from_bundle_bytes(&outcome.bundle)?;
         let held = subset(&held_out);
         let matrices: Vec<&FeatureMatrix> = held.matrices.iter().collect();

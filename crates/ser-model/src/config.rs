@@ -167,12 +167,15 @@ pub struct ModelConfig {
 /// habit rather than whose voice it is. In training the speakers come from the corpus; at
 /// prediction the clips given together as one speaker (a recording's segments, a speaker's
 /// folder, a corpus speaker in `ser eval`) share one mean, estimated with the average
-/// training speaker as a prior worth `prior_clips` clips.
+/// training speaker as a prior worth `prior_clips` clips. With `scale`, every speaker is also
+/// divided by their own spread (the standard deviation of their clips' mean inputs, with the
+/// average training speaker's as the prior): a lively and a flat voice then vary alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SpeakerNormalization {
     pub enabled: bool,
     pub prior_clips: f32,
+    pub scale: bool,
 }
 
 impl Default for SpeakerNormalization {
@@ -180,6 +183,7 @@ impl Default for SpeakerNormalization {
         Self {
             enabled: false,
             prior_clips: 5.0,
+            scale: false,
         }
     }
 }
@@ -269,10 +273,14 @@ impl ModelConfig {
     pub fn describe_input(&self) -> String {
         let input = self.describe_frames();
         match self.speaker_normalization.prior_clips() {
-            Some(prior_clips) => format!(
-                "{input}, centred on each speaker's mean (average-speaker prior worth \
-                 {prior_clips} clips)"
-            ),
+            Some(prior_clips) => {
+                let how = if self.speaker_normalization.scale {
+                    "centred on each speaker's mean and scaled to their spread"
+                } else {
+                    "centred on each speaker's mean"
+                };
+                format!("{input}, {how} (average-speaker prior worth {prior_clips} clips)")
+            }
             None => input,
         }
     }

@@ -132,7 +132,7 @@ pub fn fit(
     let normalizer = Normalizer::fit(
         &train_matrices,
         &train.speakers,
-        setup.model.speaker_normalization.prior_clips(),
+        &setup.model.speaker_normalization,
     )?;
     let n_features = normalizer.n_features();
     let frames = setup.model.input_frames();

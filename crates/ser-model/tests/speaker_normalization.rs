@@ -40,6 +40,10 @@ fn speakers(voices: &[Voice], clips: usize) -> LabelledFeatures {
 }
 
 fn setup(speaker_normalization: bool) -> FitSetup {
+    setup_with(speaker_normalization, false)
+}
+
+fn setup_with(speaker_normalization: bool, scale: bool) -> FitSetup {
     let run = RunConfig::from_toml(&format!(
         r#"
         [model]
@@ -50,6 +54,7 @@ fn setup(speaker_normalization: bool) -> FitSetup {
         [model.speaker_normalization]
         enabled = {speaker_normalization}
         prior_clips = 2.0
+        scale = {scale}
         "#
     ))
     .expect("valid run file");
@@ -138,4 +143,53 @@ fn a_new_voice_is_recognised_once_its_clips_come_together() {
     );
     // Grouping is ignored without speaker normalisation.
     assert_eq!(accuracy(&global, &new_voice, &together), global_accuracy);
+}
+
+#[test]
+fn a_voice_lively_where_no_training_voice_was_is_recognised_once_scaled() {
+    let train = speakers(
+        &[
+            [0.0, 0.0, 0.0, 0.0],
+            [1.0, -1.0, 0.5, 0.0],
+            [-1.0, 0.5, 1.0, 1.0],
+            [0.5, 1.0, -1.0, -1.0],
+        ],
+        8,
+    );
+    // A new voice whose feature 3 (no emotion's mark) swings by +-6 from clip to clip, where
+    // every training voice holds it within the noise.
+    let mut new_voice = speakers(&[[0.0; FEATURES]], 8);
+    for (index, matrix) in new_voice.matrices.iter_mut().enumerate() {
+        let swing = if (index / CLASSES).is_multiple_of(2) {
+            6.0
+        } else {
+            -6.0
+        };
+        let frames = matrix.n_frames;
+        for value in &mut matrix.data[3 * frames..] {
+            *value += swing;
+        }
+    }
+    let together = vec![0; new_voice.len()];
+
+    let scaled = fit(&setup_with(true, true), &train, None, &SilentProgress).unwrap();
+    let scaled = Classifier::from_bundle_bytes(&scaled.bundle).unwrap();
+    let prior = scaled.normalizer().speaker_prior.as_ref().unwrap();
+    assert!(
+        prior.variance.is_some(),
+        "the spread prior travels with the bundle"
+    );
+    let scaled_accuracy = accuracy(&scaled, &new_voice, &together);
+    assert!(
+        scaled_accuracy >= 0.99,
+        "scaled per speaker: {scaled_accuracy}"
+    );
+
+    let centred = fit(&setup_with(true, false), &train, None, &SilentProgress).unwrap();
+    let centred = Classifier::from_bundle_bytes(&centred.bundle).unwrap();
+    let centred_accuracy = accuracy(&centred, &new_voice, &together);
+    assert!(
+        centred_accuracy < 0.9,
+        "centred only, the swing should confuse the model: {centred_accuracy}"
+    );
 }

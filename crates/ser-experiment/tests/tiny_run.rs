@@ -326,6 +326,41 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
         temperature_again.to_bits(),
         calibration.temperature.to_bits()
     );
+
+    // The final model trains alongside the calibration models, and is the model an
+    // uncalibrated training gives.
+    let uncalibrated = ExperimentConfig {
+        training: config
+            .training
+            .clone()
+            .map(|training| ser_model::TrainConfig {
+                calibration_folds: 0,
+                ..training
+            }),
+        ..config.clone()
+    };
+    let plain = ExperimentOptions {
+        out_dir: dir.path().join("plain"),
+        ..again
+    };
+    let run_plain = &run_experiment(&uncalibrated, &plain, &SilentProgress)
+        .unwrap()
+        .runs[0];
+    let classifier_plain = Classifier::load(
+        &dir.path()
+            .join("plain")
+            .join(&run_plain.dir)
+            .join("model.serb"),
+    )
+    .unwrap();
+    assert!(classifier_plain.info().calibration.is_none());
+    assert_eq!(classifier_plain.normalizer(), classifier.normalizer());
+    let loss = |classifier: &Classifier| classifier.info().metrics.train_loss;
+    assert!(loss(&classifier).is_finite());
+    assert_eq!(
+        loss(&classifier_plain).to_bits(),
+        loss(&classifier).to_bits()
+    );
 }
 
 #[test]

@@ -211,7 +211,7 @@ pub fn train(
         );
     }
     let validation = labelled(extract(&validation_clips)?);
-    let mut setup = FitSetup {
+    let setup = FitSetup {
         model: run.model.clone(),
         features: run.features.clone(),
         training: run.training.clone(),
@@ -230,26 +230,39 @@ pub fn train(
             speakers: distinct_speakers(&train_clips),
         }),
     };
-    if run.training.calibration_folds >= 2 {
-        setup.calibration = Some(out_of_fold_calibration(
-            &setup,
-            &train_clips,
-            &train,
-            progress,
-        )?);
-    }
-    progress.stage(&format!(
+    let validation = (!validation.is_empty()).then_some(&validation);
+    let stage = format!(
         "training {} on {} examples ({} validation)",
         run.model.architecture,
         train.len(),
-        validation.len()
-    ));
-    fit(
-        &setup,
-        &train,
-        (!validation.is_empty()).then_some(&validation),
-        progress,
-    )
+        validation.map_or(0, LabelledFeatures::len)
+    );
+    if run.training.calibration_folds < 2 {
+        progress.stage(&stage);
+        return fit(&setup, &train, validation, progress);
+    }
+    // The final model does not depend on the temperature: it trains alongside the calibration
+    // models (all at once, one per core), and the temperature goes into its bundle after.
+    progress.stage(&format!("{stage}, alongside the calibration models"));
+    let final_setup = FitSetup {
+        // A placeholder, so that the validation part is not used to fit a temperature.
+        calibration: Some(crate::Calibration::none()),
+        ..setup.clone()
+    };
+    let (calibration, outcome) = rayon::join(
+        || out_of_fold_calibration(&setup, &train_clips, &train, progress),
+        || fit(&final_setup, &train, validation, progress),
+    );
+    let calibration = calibration?;
+    let mut outcome = outcome?;
+    outcome.bundle = crate::bundle::with_info(&outcome.bundle, |info| {
+        info.calibration = Some(calibration.clone());
+    })?;
+    if let Some(path) = &outcome.bundle_path {
+        crate::bundle::write_atomically(path, &outcome.bundle)?;
+    }
+    outcome.info.calibration = Some(calibration);
+    Ok(outcome)
 }
 
 /// Temperature scaling fitted on out-of-fold predictions: the training clips are dealt into

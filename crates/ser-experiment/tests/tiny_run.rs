@@ -302,20 +302,21 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
 
     // The calibration folds train at once on separate threads; the temperature repeats
     // exactly all the same.
-    let again = ExperimentOptions {
-        out_dir: dir.path().join("again"),
-        ..options
-    };
-    let run_again = &run_experiment(&config, &again, &SilentProgress)
+    let model_in = |config: &ExperimentConfig, out: &str| {
+        let options = ExperimentOptions {
+            out_dir: dir.path().join(out),
+            ..options.clone()
+        };
+        let summary = run_experiment(config, &options, &SilentProgress).unwrap();
+        Classifier::load(
+            &options
+                .out_dir
+                .join(&summary.runs[0].dir)
+                .join("model.serb"),
+        )
         .unwrap()
-        .runs[0];
-    let classifier_again = Classifier::load(
-        &dir.path()
-            .join("again")
-            .join(&run_again.dir)
-            .join("model.serb"),
-    )
-    .unwrap();
+    };
+    let classifier_again = model_in(&config, "again");
     let temperature_again = classifier_again
         .info()
         .calibration
@@ -339,20 +340,7 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
             }),
         ..config.clone()
     };
-    let plain = ExperimentOptions {
-        out_dir: dir.path().join("plain"),
-        ..again
-    };
-    let run_plain = &run_experiment(&uncalibrated, &plain, &SilentProgress)
-        .unwrap()
-        .runs[0];
-    let classifier_plain = Classifier::load(
-        &dir.path()
-            .join("plain")
-            .join(&run_plain.dir)
-            .join("model.serb"),
-    )
-    .unwrap();
+    let classifier_plain = model_in(&uncalibrated, "plain");
     assert!(classifier_plain.info().calibration.is_none());
     assert_eq!(classifier_plain.normalizer(), classifier.normalizer());
     let loss = |classifier: &Classifier| classifier.info().metrics.train_loss;

@@ -35,6 +35,48 @@ pub struct SpeakerPrior {
     pub variance: Option<Vec<f32>>,
 }
 
+impl SpeakerPrior {
+    /// The speaker's estimated mean (and with scaling spread) from `profile`, shrunk toward
+    /// this average training speaker.
+    fn transform(&self, profile: &VoiceProfile) -> SpeakerTransform {
+        let prior_clips = f64::from(self.clips);
+        let weight = profile.clips as f64 + prior_clips;
+        let centre = self
+            .mean
+            .iter()
+            .enumerate()
+            .map(|(feature, &prior_mean)| {
+                let sum = profile.sums.get(feature).copied().unwrap_or(0.0);
+                if weight > 0.0 {
+                    ((sum + prior_clips * f64::from(prior_mean)) / weight) as f32
+                } else {
+                    prior_mean
+                }
+            })
+            .collect();
+        let scale = self.variance.as_ref().map(|variances| {
+            // n - 1 degrees of freedom: one clip says nothing about the spread.
+            let freedom = profile.clips.saturating_sub(1) as f64 + prior_clips;
+            variances
+                .iter()
+                .enumerate()
+                .map(|(feature, &prior_variance)| {
+                    let prior_variance = f64::from(prior_variance);
+                    let variance = if freedom > 0.0 {
+                        let deviations = profile.squared_deviations(feature);
+                        (deviations + prior_clips * prior_variance) / freedom
+                    } else {
+                        prior_variance
+                    };
+                    let spread = variance.sqrt();
+                    if spread < MIN_STD { 1.0 } else { spread as f32 }
+                })
+                .collect()
+        });
+        SpeakerTransform { centre, scale }
+    }
+}
+
 /// How one speaker's input is moved before the global standardisation: `(x - centre) / scale`.
 struct SpeakerTransform {
     centre: Vec<f32>,
@@ -92,11 +134,12 @@ impl VoiceProfile {
 
     /// Sum of squared deviations of the clip means from their own mean, for `feature`.
     fn squared_deviations(&self, feature: usize) -> f64 {
-        if self.clips == 0 {
-            return 0.0;
+        match (self.sums.get(feature), self.squares.get(feature)) {
+            (Some(sum), Some(square)) if self.clips > 0 => {
+                (square - sum * sum / self.clips as f64).max(0.0)
+            }
+            _ => 0.0,
         }
-        let sum = self.sums[feature];
-        (self.squares[feature] - sum * sum / self.clips as f64).max(0.0)
     }
 }
 
@@ -215,51 +258,6 @@ impl Normalizer {
         Ok(profile)
     }
 
-    /// The speaker's estimated mean (and with scaling spread) from `profile`, shrunk toward
-    /// the average training speaker, or `None` without speaker normalisation.
-    fn transform(&self, profile: &VoiceProfile) -> Option<SpeakerTransform> {
-        let prior = self.speaker_prior.as_ref()?;
-        let prior_clips = f64::from(prior.clips);
-        let weight = profile.clips as f64 + prior_clips;
-        let centre = prior
-            .mean
-            .iter()
-            .enumerate()
-            .map(|(feature, &prior_mean)| {
-                let sum = profile.sums.get(feature).copied().unwrap_or(0.0);
-                if weight > 0.0 {
-                    ((sum + prior_clips * f64::from(prior_mean)) / weight) as f32
-                } else {
-                    prior_mean
-                }
-            })
-            .collect();
-        let scale = prior.variance.as_ref().map(|variances| {
-            // n - 1 degrees of freedom: one clip says nothing about the spread.
-            let freedom = profile.clips.saturating_sub(1) as f64 + prior_clips;
-            variances
-                .iter()
-                .enumerate()
-                .map(|(feature, &prior_variance)| {
-                    let prior_variance = f64::from(prior_variance);
-                    let variance = if freedom > 0.0 {
-                        let deviations = if profile.clips > 0 {
-                            profile.squared_deviations(feature)
-                        } else {
-                            0.0
-                        };
-                        (deviations + prior_clips * prior_variance) / freedom
-                    } else {
-                        prior_variance
-                    };
-                    let spread = variance.sqrt();
-                    if spread < MIN_STD { 1.0 } else { spread as f32 }
-                })
-                .collect()
-        });
-        Some(SpeakerTransform { centre, scale })
-    }
-
     /// Each speaker's transform (indexed by speaker), or `None` without speaker
     /// normalisation.
     fn speaker_transforms(
@@ -267,9 +265,9 @@ impl Normalizer {
         matrices: &[&FeatureMatrix],
         speakers: &[usize],
     ) -> Result<Option<Vec<SpeakerTransform>>, ModelError> {
-        if self.speaker_prior.is_none() {
+        let Some(prior) = &self.speaker_prior else {
             return Ok(None);
-        }
+        };
         if speakers.len() != matrices.len() {
             return Err(ModelError::Training(format!(
                 "{} speakers given for {} clips",
@@ -286,9 +284,7 @@ impl Normalizer {
             .iter()
             .map(|clips| {
                 let profile = self.voice_profile(clips)?;
-                Ok(self
-                    .transform(&profile)
-                    .expect("speaker prior checked above"))
+                Ok(prior.transform(&profile))
             })
             .collect::<Result<Vec<_>, ModelError>>()
             .map(Some)
@@ -302,7 +298,10 @@ impl Normalizer {
         voice: &VoiceProfile,
         frames: usize,
     ) -> Result<Vec<f32>, ModelError> {
-        let transform = self.transform(voice);
+        let transform = self
+            .speaker_prior
+            .as_ref()
+            .map(|prior| prior.transform(voice));
         let size = self.n_features() * frames;
         let mut out = vec![0.0; matrices.len() * size];
         for (matrix, chunk) in matrices.iter().zip(out.chunks_exact_mut(size.max(1))) {

@@ -25,6 +25,15 @@ fn clip(class: usize, voice: &Voice, index: usize) -> FeatureMatrix {
     FeatureMatrix::new(FEATURES, 6, values)
 }
 
+/// The training speakers' voices.
+const TRAINING_VOICES: [Voice; 5] = [
+    [0.0, 0.0, 0.0, 0.0],
+    [1.0, -1.0, 0.5, 0.0],
+    [-1.0, 0.5, 1.0, 1.0],
+    [0.5, 1.0, -1.0, -1.0],
+    [-0.5, -0.5, -0.5, 0.0],
+];
+
 /// `clips` clips per class of each speaker.
 fn speakers(voices: &[Voice], clips: usize) -> LabelledFeatures {
     let mut data = LabelledFeatures::default();
@@ -95,16 +104,7 @@ fn accuracy(classifier: &Classifier, data: &LabelledFeatures, speakers: &[usize]
 
 #[test]
 fn a_new_voice_is_recognised_once_its_clips_come_together() {
-    let train = speakers(
-        &[
-            [0.0, 0.0, 0.0, 0.0],
-            [1.0, -1.0, 0.5, 0.0],
-            [-1.0, 0.5, 1.0, 1.0],
-            [0.5, 1.0, -1.0, -1.0],
-            [-0.5, -0.5, -0.5, 0.0],
-        ],
-        8,
-    );
+    let train = speakers(&TRAINING_VOICES, 8);
     // A new voice whose habit on feature 1 is stronger than any emotion's mark: heard one
     // clip at a time it always sounds like class 1.
     let new_voice = speakers(&[[0.0, 4.0, 0.0, 0.0]], 4);
@@ -147,15 +147,7 @@ fn a_new_voice_is_recognised_once_its_clips_come_together() {
 
 #[test]
 fn a_voice_lively_where_no_training_voice_was_is_recognised_once_scaled() {
-    let train = speakers(
-        &[
-            [0.0, 0.0, 0.0, 0.0],
-            [1.0, -1.0, 0.5, 0.0],
-            [-1.0, 0.5, 1.0, 1.0],
-            [0.5, 1.0, -1.0, -1.0],
-        ],
-        8,
-    );
+    let train = speakers(&TRAINING_VOICES[..4], 8);
     // A new voice whose feature 3 (no emotion's mark) swings by +-6 from clip to clip, where
     // every training voice holds it within the noise.
     let mut new_voice = speakers(&[[0.0; FEATURES]], 8);

@@ -8,6 +8,7 @@
 //! # corpora = [{ kind = "tess" }, { kind = "ravdess", data = "../data/ravdess" }]
 //! validation_fraction = 0.1  # share of the training part used for early stopping
 //! architectures = ["cnn1d"]  # optional; one set of runs per architecture
+//! ensemble = false           # optional; also score the architectures' average, clip by clip
 //! run = "run.toml"           # optional base run file ([model], [features], [training])
 //!
 //! [protocol]
@@ -100,6 +101,10 @@ pub struct ExperimentConfig {
     /// One set of runs per architecture; empty means the run configuration's architecture.
     #[serde(default)]
     pub architectures: Vec<Architecture>,
+    /// Also score the ensemble of the architectures: each test clip's probabilities are the
+    /// normalised geometric mean of the architectures' (the average of their log-probabilities).
+    #[serde(default)]
+    pub ensemble: bool,
     /// Base run file; the inline sections below replace its sections.
     #[serde(default)]
     pub run: Option<PathBuf>,

@@ -9,11 +9,13 @@
 //!   aggregated into a Markdown report with mean ± std over runs (`ser experiment`).
 
 mod config;
+mod ensemble;
 mod error;
 mod evaluate;
 mod runner;
 
 pub use config::{ExperimentConfig, Protocol};
+pub use ensemble::{ENSEMBLE_DIR, EnsembleRun, EnsembleSummary, geometric_mean_predictions};
 pub use error::ExperimentError;
 pub use evaluate::{Evaluation, TestSpeakers, evaluate_clips};
 pub use runner::{

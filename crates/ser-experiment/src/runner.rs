@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::ExperimentError;
 use crate::config::{ExperimentConfig, Protocol};
+use crate::ensemble::{EnsembleSummary, summarize_ensemble};
 use crate::evaluate::{Evaluation, evaluate_clips};
 
 /// Where and how to run an experiment (things that are not part of the protocol).
@@ -65,7 +66,7 @@ pub struct MeanStd {
 }
 
 impl MeanStd {
-    fn of(values: impl IntoIterator<Item = f64>) -> Self {
+    pub(crate) fn of(values: impl IntoIterator<Item = f64>) -> Self {
         let (mean, std) = mean_std(&values.into_iter().collect::<Vec<_>>());
         MeanStd { mean, std }
     }
@@ -95,6 +96,8 @@ pub struct ExperimentSummary {
     pub protocol: Protocol,
     pub runs: Vec<RunResult>,
     pub architectures: Vec<ArchitectureSummary>,
+    /// The architectures' ensemble, when the experiment asks for it.
+    pub ensemble: Option<EnsembleSummary>,
     pub total_seconds: f64,
     pub report_path: PathBuf,
 }
@@ -133,6 +136,11 @@ pub fn run_experiment(
     } else {
         options.architectures.clone()
     };
+    if config.ensemble && distinct(&architectures) < 2 {
+        return Err(ExperimentError::InvalidInput(format!(
+            "an ensemble needs at least two architectures, the experiment runs {architectures:?}"
+        )));
+    }
     let out_dir = &options.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|e| ExperimentError::io(out_dir, e))?;
     let run_file = out_dir.join(RUN_CONFIG_FILE);
@@ -165,6 +173,10 @@ pub fn run_experiment(
             runs.push(context.execute(planned, run)?);
         }
     }
+    let ensemble = config
+        .ensemble
+        .then(|| summarize_ensemble(&architectures, &runs, out_dir))
+        .transpose()?;
     let architectures: Vec<ArchitectureSummary> = architectures
         .iter()
         .map(|&architecture| summarize(architecture, &runs, out_dir))
@@ -175,6 +187,7 @@ pub fn run_experiment(
         protocol: config.protocol.clone(),
         runs,
         architectures,
+        ensemble,
         total_seconds: 0.0,
         report_path: report_path.clone(),
     };
@@ -186,6 +199,13 @@ pub fn run_experiment(
     })?;
     std::fs::write(&summary_path, json).map_err(|e| ExperimentError::io(&summary_path, e))?;
     Ok(summary)
+}
+
+fn distinct(architectures: &[Architecture]) -> usize {
+    let mut seen = architectures.to_vec();
+    seen.sort_by_key(|architecture| architecture.as_str());
+    seen.dedup();
+    seen.len()
 }
 
 fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<PlannedRun> {
@@ -427,43 +447,15 @@ fn summarize(
         .iter()
         .filter(|run| run.architecture == architecture)
         .collect();
-    let first = mine.first().ok_or_else(|| {
-        ExperimentError::InvalidInput(format!("no runs of {architecture} to summarise"))
-    })?;
-    // Summing confusion matrices pools the test clips of every run.
-    let labels = first.report.labels.clone();
-    let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
-    for run in &mine {
-        for (total_row, row) in confusion.iter_mut().zip(&run.report.confusion) {
-            for (total, count) in total_row.iter_mut().zip(row) {
-                *total += count;
-            }
-        }
+    if mine.is_empty() {
+        return Err(ExperimentError::InvalidInput(format!(
+            "no runs of {architecture} to summarise"
+        )));
     }
-    let (truth, predicted): (Vec<usize>, Vec<usize>) = confusion
-        .iter()
-        .enumerate()
-        .flat_map(|(t, row)| {
-            row.iter()
-                .enumerate()
-                .flat_map(move |(p, &count)| std::iter::repeat_n((t, p), count as usize))
-        })
-        .unzip();
-    let pooled = ClassificationReport::from_predictions(&labels, &truth, &predicted);
-    let predictions: Vec<PredictionRow> = mine
-        .iter()
-        .flat_map(|run| run.predictions.iter().cloned())
-        .collect();
-    let pooled_calibration = ser_eval::report::calibration_of_predictions(&labels, &predictions)?;
-    let dir = out_dir.join(architecture.as_str());
-    plot_confusion_matrix(&pooled, &dir.join(ser_eval::report::CONFUSION_PLOT))?;
-    plot_reliability_diagram(
-        &pooled_calibration,
-        &dir.join(ser_eval::report::RELIABILITY_PLOT),
-    )?;
-    pooled.save_json_with_calibration(
-        &dir.join(ser_eval::report::METRICS_FILE),
-        Some(&pooled_calibration),
+    let (pooled, pooled_calibration) = pool_runs(
+        mine.iter()
+            .map(|run| (&run.report, run.predictions.as_slice())),
+        &out_dir.join(architecture.as_str()),
     )?;
     Ok(ArchitectureSummary {
         architecture,
@@ -477,6 +469,51 @@ fn summarize(
         pooled,
         pooled_calibration,
     })
+}
+
+/// The figures of several runs' test clips together (their confusion matrices summed, their
+/// predictions calibrated together), drawn into `dir` as confusion matrix and reliability
+/// diagram and saved as its metrics file.
+pub(crate) fn pool_runs<'a>(
+    runs: impl Iterator<Item = (&'a ClassificationReport, &'a [PredictionRow])>,
+    dir: &Path,
+) -> Result<(ClassificationReport, ser_eval::Calibration), ExperimentError> {
+    let mut labels = Vec::new();
+    let mut confusion: Vec<Vec<u64>> = Vec::new();
+    let mut predictions: Vec<PredictionRow> = Vec::new();
+    for (report, rows) in runs {
+        if confusion.is_empty() {
+            labels = report.labels.clone();
+            confusion = vec![vec![0u64; labels.len()]; labels.len()];
+        }
+        for (total_row, row) in confusion.iter_mut().zip(&report.confusion) {
+            for (total, count) in total_row.iter_mut().zip(row) {
+                *total += count;
+            }
+        }
+        predictions.extend_from_slice(rows);
+    }
+    let (truth, predicted): (Vec<usize>, Vec<usize>) = confusion
+        .iter()
+        .enumerate()
+        .flat_map(|(t, row)| {
+            row.iter()
+                .enumerate()
+                .flat_map(move |(p, &count)| std::iter::repeat_n((t, p), count as usize))
+        })
+        .unzip();
+    let pooled = ClassificationReport::from_predictions(&labels, &truth, &predicted);
+    let pooled_calibration = ser_eval::report::calibration_of_predictions(&labels, &predictions)?;
+    plot_confusion_matrix(&pooled, &dir.join(ser_eval::report::CONFUSION_PLOT))?;
+    plot_reliability_diagram(
+        &pooled_calibration,
+        &dir.join(ser_eval::report::RELIABILITY_PLOT),
+    )?;
+    pooled.save_json_with_calibration(
+        &dir.join(ser_eval::report::METRICS_FILE),
+        Some(&pooled_calibration),
+    )?;
+    Ok((pooled, pooled_calibration))
 }
 
 fn protocol_description(protocol: &Protocol) -> String {
@@ -567,7 +604,7 @@ fn write_report(
          calibration error of the test predictions, mean over runs and pooled over all runs' \
          test clips)",
     );
-    let rows: Vec<Vec<String>> = summary
+    let mut rows: Vec<Vec<String>> = summary
         .architectures
         .iter()
         .map(|arch| {
@@ -583,6 +620,18 @@ fn write_report(
             ]
         })
         .collect();
+    if let Some(ensemble) = &summary.ensemble {
+        rows.push(vec![
+            ensemble.title(),
+            ensemble.runs.len().to_string(),
+            percent(ensemble.accuracy),
+            percent(ensemble.macro_f1),
+            percent(ensemble.uar),
+            format!("{:.3} ± {:.3}", ensemble.ece.mean, ensemble.ece.std),
+            format!("{:.3}", ensemble.pooled_calibration.ece),
+            format!("{:.0}", ensemble.train_seconds.mean),
+        ]);
+    }
     markdown.table(
         &[
             "model",
@@ -680,6 +729,53 @@ fn write_report(
             );
         }
     }
+    if let Some(ensemble) = &summary.ensemble {
+        write_ensemble_section(&mut markdown, ensemble);
+    }
     markdown.save(&summary.report_path)?;
     Ok(())
+}
+
+fn write_ensemble_section(markdown: &mut MarkdownReport, ensemble: &EnsembleSummary) {
+    let title = ensemble.title();
+    markdown.section(&format!("{title}: runs"));
+    markdown.paragraph(
+        "Each test clip's probabilities are the normalised geometric mean of the members' \
+         (the average of their log-probabilities); train seconds are the members' together.",
+    );
+    let metrics: Vec<RunMetrics> = ensemble
+        .runs
+        .iter()
+        .map(|run| RunMetrics {
+            name: run.name.clone(),
+            values: vec![
+                run.report.accuracy,
+                run.report.macro_f1,
+                run.report.weighted_f1,
+                run.report.uar,
+                run.ece,
+                run.train_seconds,
+            ],
+        })
+        .collect();
+    markdown.runs(
+        &[
+            "accuracy",
+            "macro-F1",
+            "weighted-F1",
+            "UAR",
+            "ECE",
+            "train s",
+        ],
+        &metrics,
+    );
+    markdown.section(&format!(
+        "{title}: confusion matrix pooled over the {} runs' test clips",
+        ensemble.runs.len()
+    ));
+    markdown.image(
+        &format!("{title} pooled confusion matrix"),
+        &format!("{}/confusion_matrix.png", crate::ensemble::ENSEMBLE_DIR),
+    );
+    markdown.classification(&ensemble.pooled);
 }

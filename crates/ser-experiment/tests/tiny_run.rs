@@ -365,3 +365,111 @@ fn one_speaker_in_two_corpora_is_refused() {
     let error = ser_data::load_corpora(&sources).unwrap_err().to_string();
     assert!(error.contains("speaker 'OAF'"), "{error}");
 }
+
+#[test]
+fn an_ensemble_of_two_architectures_scores_the_geometric_mean_of_their_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "manifest.csv", &["OAF", "YAF"]);
+    let experiment = |ensemble: &str, architectures: &str| {
+        ExperimentConfig::from_toml(
+            &format!(
+                r#"
+                name = "tiny ensemble"
+                corpus = "manifest"
+                data = "manifest.csv"
+                validation_fraction = 0.0
+                architectures = {architectures}
+                ensemble = {ensemble}
+                [protocol]
+                kind = "kfold"
+                k = 2
+                [model]
+                frames = 16
+                [model.mlp]
+                hidden = [16]
+                [model.cnn1d]
+                channels = [8]
+                [training]
+                epochs = 2
+                batch_size = 8
+                "#
+            ),
+            dir.path(),
+            Path::new("ensemble.toml"),
+        )
+        .unwrap()
+    };
+    let out = dir.path().join("out");
+    let options = ExperimentOptions {
+        out_dir: out.clone(),
+        cache_dir: Some(dir.path().join("cache")),
+        ..ExperimentOptions::default()
+    };
+    let error = run_experiment(&experiment("true", "[\"mlp\"]"), &options, &SilentProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("at least two architectures"), "{error}");
+    assert!(
+        !out.exists(),
+        "refused before anything is trained or written"
+    );
+
+    let summary = run_experiment(
+        &experiment("true", "[\"mlp\", \"cnn1d\"]"),
+        &options,
+        &SilentProgress,
+    )
+    .unwrap();
+    let ensemble = summary.ensemble.as_ref().expect("the ensemble is scored");
+    assert_eq!(ensemble.title(), "ensemble (mlp + cnn1d)");
+    assert_eq!(ensemble.runs.len(), 2);
+    // predictions.csv: path,truth,predicted,correct,p_<label>... with 6 decimals.
+    let read_rows = |run_dir: &Path| -> Vec<(String, String, Vec<f64>)> {
+        let text = std::fs::read_to_string(out.join(run_dir).join("predictions.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|line| {
+                let fields: Vec<&str> = line.split(',').collect();
+                let probabilities = fields[4..].iter().map(|p| p.parse().unwrap()).collect();
+                (fields[0].to_string(), fields[1].to_string(), probabilities)
+            })
+            .collect()
+    };
+    let labels = &ensemble.pooled.labels;
+    for (index, run) in ensemble.runs.iter().enumerate() {
+        let mlp = read_rows(&summary.runs[index].dir);
+        let cnn = read_rows(&summary.runs[index + 2].dir);
+        let combined = read_rows(&run.dir);
+        assert_eq!(combined.len(), 14);
+        let mut correct = 0;
+        for ((path, truth, p), (mlp_path, _, mlp_p)) in combined.iter().zip(&mlp) {
+            assert_eq!(path, mlp_path, "the first member's order");
+            let (_, _, cnn_p) = cnn.iter().find(|row| &row.0 == path).unwrap();
+            let geometric: Vec<f64> = mlp_p
+                .iter()
+                .zip(cnn_p)
+                .map(|(a, b)| (a.max(1e-12) * b.max(1e-12)).sqrt())
+                .collect();
+            let total: f64 = geometric.iter().sum();
+            for (value, g) in p.iter().zip(&geometric) {
+                assert!(
+                    (value - g / total).abs() < 2e-5,
+                    "{path}: {p:?} vs {geometric:?}"
+                );
+            }
+            let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
+            correct += usize::from(&labels[best] == truth);
+        }
+        assert!(
+            (run.report.accuracy - correct as f64 / 14.0).abs() < 1e-9,
+            "accuracy {} from {correct} of 14",
+            run.report.accuracy
+        );
+    }
+    let report = std::fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+    assert!(
+        report.contains("| ensemble (mlp + cnn1d) | 2 |"),
+        "ensemble row missing:\n{report}"
+    );
+    assert!(out.join("ensemble/confusion_matrix.png").is_file());
+}

@@ -557,7 +557,6 @@ fn write_report(
     corpus: &Corpus,
     summary: &ExperimentSummary,
 ) -> Result<(), ExperimentError> {
-    let percent = |value: MeanStd| format!("{:.2} ± {:.2}", 100.0 * value.mean, 100.0 * value.std);
     let mut markdown = MarkdownReport::new(&config.name);
     let training = &run.training;
     let validation = if config.validation_fraction > 0.0 {
@@ -608,29 +607,25 @@ fn write_report(
         .architectures
         .iter()
         .map(|arch| {
-            vec![
+            summary_row(
                 arch.architecture.to_string(),
-                arch.runs.to_string(),
-                percent(arch.accuracy),
-                percent(arch.macro_f1),
-                percent(arch.uar),
-                format!("{:.3} ± {:.3}", arch.ece.mean, arch.ece.std),
-                format!("{:.3}", arch.pooled_calibration.ece),
-                format!("{:.0}", arch.train_seconds.mean),
-            ]
+                arch.runs,
+                [arch.accuracy, arch.macro_f1, arch.uar],
+                arch.ece,
+                arch.pooled_calibration.ece,
+                arch.train_seconds.mean,
+            )
         })
         .collect();
     if let Some(ensemble) = &summary.ensemble {
-        rows.push(vec![
+        rows.push(summary_row(
             ensemble.title(),
-            ensemble.runs.len().to_string(),
-            percent(ensemble.accuracy),
-            percent(ensemble.macro_f1),
-            percent(ensemble.uar),
-            format!("{:.3} ± {:.3}", ensemble.ece.mean, ensemble.ece.std),
-            format!("{:.3}", ensemble.pooled_calibration.ece),
-            format!("{:.0}", ensemble.train_seconds.mean),
-        ]);
+            ensemble.runs.len(),
+            [ensemble.accuracy, ensemble.macro_f1, ensemble.uar],
+            ensemble.ece,
+            ensemble.pooled_calibration.ece,
+            ensemble.train_seconds.mean,
+        ));
     }
     markdown.table(
         &[
@@ -655,17 +650,13 @@ fn write_report(
             .collect();
         let metrics: Vec<RunMetrics> = runs
             .iter()
-            .map(|run| RunMetrics {
-                name: run.name.clone(),
-                values: vec![
-                    run.report.accuracy,
-                    run.report.macro_f1,
-                    run.report.weighted_f1,
-                    run.report.uar,
+            .map(|run| {
+                run_metrics(
+                    &run.name,
+                    &run.report,
                     run.ece,
-                    run.train_seconds,
-                    run.eval_seconds,
-                ],
+                    &[run.train_seconds, run.eval_seconds],
+                )
             })
             .collect();
         markdown.paragraph(
@@ -736,6 +727,44 @@ fn write_report(
     Ok(())
 }
 
+/// A row of the summary table: model, runs, accuracy, macro-F1 and UAR in %, ECE (mean and
+/// pooled) and seconds per run.
+fn summary_row(
+    model: String,
+    runs: usize,
+    percents: [MeanStd; 3],
+    ece: MeanStd,
+    pooled_ece: f64,
+    seconds: f64,
+) -> Vec<String> {
+    let mut row = vec![model, runs.to_string()];
+    row.extend(
+        percents
+            .iter()
+            .map(|value| format!("{:.2} ± {:.2}", 100.0 * value.mean, 100.0 * value.std)),
+    );
+    row.push(format!("{:.3} ± {:.3}", ece.mean, ece.std));
+    row.push(format!("{pooled_ece:.3}"));
+    row.push(format!("{seconds:.0}"));
+    row
+}
+
+/// A row of a runs table: accuracy, macro-F1, weighted-F1, UAR, ECE, then `seconds`.
+fn run_metrics(name: &str, report: &ClassificationReport, ece: f64, seconds: &[f64]) -> RunMetrics {
+    let mut values = vec![
+        report.accuracy,
+        report.macro_f1,
+        report.weighted_f1,
+        report.uar,
+        ece,
+    ];
+    values.extend_from_slice(seconds);
+    RunMetrics {
+        name: name.to_owned(),
+        values,
+    }
+}
+
 fn write_ensemble_section(markdown: &mut MarkdownReport, ensemble: &EnsembleSummary) {
     let title = ensemble.title();
     markdown.section(&format!("{title}: runs"));
@@ -746,17 +775,7 @@ fn write_ensemble_section(markdown: &mut MarkdownReport, ensemble: &EnsembleSumm
     let metrics: Vec<RunMetrics> = ensemble
         .runs
         .iter()
-        .map(|run| RunMetrics {
-            name: run.name.clone(),
-            values: vec![
-                run.report.accuracy,
-                run.report.macro_f1,
-                run.report.weighted_f1,
-                run.report.uar,
-                run.ece,
-                run.train_seconds,
-            ],
-        })
+        .map(|run| run_metrics(&run.name, &run.report, run.ece, &[run.train_seconds]))
         .collect();
     markdown.runs(
         &[

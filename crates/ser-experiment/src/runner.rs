@@ -664,15 +664,7 @@ fn write_report(
              runs read from the cache.",
         );
         markdown.runs(
-            &[
-                "accuracy",
-                "macro-F1",
-                "weighted-F1",
-                "UAR",
-                "ECE",
-                "train s",
-                "eval s",
-            ],
+            &[&RUN_METRIC_COLUMNS[..], &["train s", "eval s"]].concat(),
             &metrics,
         );
         let links: Vec<Vec<String>> = runs
@@ -749,6 +741,9 @@ fn summary_row(
     row
 }
 
+/// The columns of a runs table before its seconds (see [`run_metrics`]).
+const RUN_METRIC_COLUMNS: [&str; 5] = ["accuracy", "macro-F1", "weighted-F1", "UAR", "ECE"];
+
 /// A row of a runs table: accuracy, macro-F1, weighted-F1, UAR, ECE, then `seconds`.
 fn run_metrics(name: &str, report: &ClassificationReport, ece: f64, seconds: &[f64]) -> RunMetrics {
     let mut values = vec![
@@ -777,17 +772,7 @@ fn write_ensemble_section(markdown: &mut MarkdownReport, ensemble: &EnsembleSumm
         .iter()
         .map(|run| run_metrics(&run.name, &run.report, run.ece, &[run.train_seconds]))
         .collect();
-    markdown.runs(
-        &[
-            "accuracy",
-            "macro-F1",
-            "weighted-F1",
-            "UAR",
-            "ECE",
-            "train s",
-        ],
-        &metrics,
-    );
+    markdown.runs(&[&RUN_METRIC_COLUMNS[..], &["train s"]].concat(), &metrics);
     markdown.section(&format!(
         "{title}: confusion matrix pooled over the {} runs' test clips",
         ensemble.runs.len()

@@ -161,10 +161,19 @@ pub fn summarize_ensemble(
             .map(|run| run.predictions.as_slice())
             .collect();
         let predictions = geometric_mean_predictions(labels, &member_rows)?;
-        let index = |label: &str| labels.iter().position(|l| l == label).unwrap_or(0);
+        let index = |row: &PredictionRow, label: &str| {
+            labels.iter().position(|l| l == label).ok_or_else(|| {
+                ExperimentError::InvalidInput(format!(
+                    "{}: label {label:?} is not one of the model's",
+                    row.path.display()
+                ))
+            })
+        };
         let (truth, predicted): (Vec<usize>, Vec<usize>) = predictions
             .iter()
-            .map(|row| (index(&row.truth), index(&row.predicted)))
+            .map(|row| Ok((index(row, &row.truth)?, index(row, &row.predicted)?)))
+            .collect::<Result<Vec<_>, ExperimentError>>()?
+            .into_iter()
             .unzip();
         let report = ClassificationReport::from_predictions(labels, &truth, &predicted);
         let slug = split.dir.file_name().map(PathBuf::from).unwrap_or_default();

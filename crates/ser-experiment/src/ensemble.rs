@@ -15,10 +15,6 @@ use crate::runner::{MeanStd, RunResult, pool_runs};
 /// Folder of the ensemble's runs and pooled figures inside the experiment's output folder.
 pub const ENSEMBLE_DIR: &str = "ensemble";
 
-/// A probability of exactly 0 (a softmax that underflowed) counts as this much, so that one
-/// member's certainty cannot veto a class outright.
-const PROBABILITY_FLOOR: f32 = 1e-12;
-
 /// The ensemble on one split of the protocol.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnsembleRun {
@@ -105,16 +101,11 @@ fn combine(labels: &[String], rows: &[&PredictionRow]) -> Result<PredictionRow, 
             row.path.display()
         )));
     }
-    let mut log_mean = vec![0.0f64; labels.len()];
-    for row in rows {
-        for (sum, &p) in log_mean.iter_mut().zip(&row.probabilities) {
-            *sum += f64::from(p.max(PROBABILITY_FLOOR)).ln() / rows.len() as f64;
-        }
-    }
-    let peak = log_mean.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let unnormalised: Vec<f64> = log_mean.iter().map(|l| (l - peak).exp()).collect();
-    let total: f64 = unnormalised.iter().sum();
-    let probabilities: Vec<f32> = unnormalised.iter().map(|u| (u / total) as f32).collect();
+    let members: Vec<&[f32]> = rows
+        .iter()
+        .map(|row| row.probabilities.as_slice())
+        .collect();
+    let probabilities = ser_model::geometric_mean(&members);
     let best =
         probabilities.iter().enumerate().fold(
             0,

@@ -2,6 +2,10 @@
 //!
 //! Layout: `b"SERB"`, format version (u32 LE), header length (u64 LE), the header as JSON
 //! ([`BundleInfo`] + [`Normalizer`]), then the network weights as burnpack bytes (f32).
+//!
+//! An ensemble of different models (e.g. an MLP and a cnn1d) is a bundle of bundles: `b"SERE"`,
+//! its format version (u32 LE), header length (u64 LE), the header as JSON ([`EnsembleInfo`]),
+//! then every member's whole bundle preceded by its length (u64 LE).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,6 +22,11 @@ use crate::normalizer::Normalizer;
 pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 const BUNDLE_MAGIC: &[u8; 4] = b"SERB";
 const PREAMBLE_LEN: usize = 4 + 4 + 8;
+/// Format version of ensemble bundles written by this build.
+pub const ENSEMBLE_FORMAT_VERSION: u32 = 1;
+const ENSEMBLE_MAGIC: &[u8; 4] = b"SERE";
+/// How an ensemble bundle combines its members, as recorded in its header.
+const GEOMETRIC_MEAN: &str = "geometric_mean";
 
 /// Final figures of the training run stored in the bundle.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -151,26 +160,13 @@ pub(crate) fn encode(
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
-    if bytes.len() < PREAMBLE_LEN || &bytes[..4] != BUNDLE_MAGIC {
+    if bytes.starts_with(ENSEMBLE_MAGIC) {
         return Err(ModelError::CorruptBundle(
-            "missing the SERB signature: not a ser model bundle".into(),
+            "an ensemble bundle cannot be a member of another ensemble".into(),
         ));
     }
-    let version = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-    if version != BUNDLE_FORMAT_VERSION {
-        return Err(ModelError::BundleVersion {
-            found: version,
-            expected: BUNDLE_FORMAT_VERSION,
-        });
-    }
-    let mut length = [0u8; 8];
-    length.copy_from_slice(&bytes[8..16]);
-    let header_end = usize::try_from(u64::from_le_bytes(length))
-        .ok()
-        .and_then(|length| PREAMBLE_LEN.checked_add(length))
-        .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| ModelError::CorruptBundle("header length exceeds the file".into()))?;
-    let header: Header = serde_json::from_slice(&bytes[PREAMBLE_LEN..header_end])
+    let (header, weights) = split_preamble(bytes, BUNDLE_MAGIC, BUNDLE_FORMAT_VERSION)?;
+    let header: Header = serde_json::from_slice(header)
         .map_err(|error| ModelError::CorruptBundle(format!("bad header: {error}")))?;
     if header.info.labels.is_empty() || header.normalizer.n_features() != header.info.n_features {
         return Err(ModelError::CorruptBundle(
@@ -188,8 +184,231 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
     Ok(BundleParts {
         info: header.info,
         normalizer: header.normalizer,
-        weights: bytes[header_end..].to_vec(),
+        weights: weights.to_vec(),
     })
+}
+
+/// The header and the rest of a bundle with signature `magic` and format `version`.
+fn split_preamble<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 4],
+    version: u32,
+) -> Result<(&'a [u8], &'a [u8]), ModelError> {
+    if bytes.len() < PREAMBLE_LEN || &bytes[..4] != magic {
+        return Err(ModelError::CorruptBundle(
+            "missing the SERB signature: not a ser model bundle".into(),
+        ));
+    }
+    let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    if found != version {
+        return Err(ModelError::BundleVersion {
+            found,
+            expected: version,
+        });
+    }
+    let mut length = [0u8; 8];
+    length.copy_from_slice(&bytes[8..16]);
+    let header_end = usize::try_from(u64::from_le_bytes(length))
+        .ok()
+        .and_then(|length| PREAMBLE_LEN.checked_add(length))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| ModelError::CorruptBundle("header length exceeds the file".into()))?;
+    Ok((&bytes[PREAMBLE_LEN..header_end], &bytes[header_end..]))
+}
+
+/// What an ensemble bundle says about itself; every member keeps its own [`BundleInfo`]
+/// (architecture, features, normaliser, temperature).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleInfo {
+    pub format_version: u32,
+    /// How the members' (calibrated) probabilities are combined: `geometric_mean`.
+    pub combination: String,
+    pub members: usize,
+    /// Class names in output order (the same in every member).
+    pub labels: Vec<String>,
+    /// The ensemble's own card: its cross-validated figures and limits.
+    #[serde(default)]
+    pub card: ModelCard,
+    pub versions: Versions,
+    /// UTC time of writing, RFC 3339.
+    pub created: String,
+}
+
+/// A model file's contents: one model, or an ensemble's header and its models.
+pub(crate) struct Bundle {
+    pub ensemble: Option<EnsembleInfo>,
+    pub members: Vec<BundleParts>,
+}
+
+/// Decodes a bundle of either kind.
+pub(crate) fn decode_any(bytes: &[u8]) -> Result<Bundle, ModelError> {
+    if !bytes.starts_with(ENSEMBLE_MAGIC) {
+        return Ok(Bundle {
+            ensemble: None,
+            members: vec![decode(bytes)?],
+        });
+    }
+    let (header, mut rest) = split_preamble(bytes, ENSEMBLE_MAGIC, ENSEMBLE_FORMAT_VERSION)?;
+    let info: EnsembleInfo = serde_json::from_slice(header)
+        .map_err(|error| ModelError::CorruptBundle(format!("bad ensemble header: {error}")))?;
+    if info.combination != GEOMETRIC_MEAN {
+        return Err(ModelError::CorruptBundle(format!(
+            "unknown way of combining an ensemble: '{}'",
+            info.combination
+        )));
+    }
+    let cut_short = || {
+        ModelError::CorruptBundle(format!(
+            "the {} members of the ensemble are cut short",
+            info.members
+        ))
+    };
+    // Each member takes at least its length prefix: a huge count in a damaged header
+    // fails here instead of reserving memory for it.
+    if info.members > rest.len() / 8 {
+        return Err(cut_short());
+    }
+    let mut members = Vec::with_capacity(info.members);
+    for member in 1..=info.members {
+        let (length, after) = rest.split_first_chunk::<8>().ok_or_else(cut_short)?;
+        let length = usize::try_from(u64::from_le_bytes(*length)).map_err(|_| cut_short())?;
+        if length > after.len() {
+            return Err(cut_short());
+        }
+        let (member_bytes, after) = after.split_at(length);
+        let parts = decode(member_bytes).map_err(|error| match error {
+            ModelError::CorruptBundle(reason) => {
+                ModelError::CorruptBundle(format!("member {member} of the ensemble: {reason}"))
+            }
+            other => other,
+        })?;
+        members.push(parts);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        return Err(ModelError::CorruptBundle(format!(
+            "{} bytes after the {} members of the ensemble",
+            rest.len(),
+            info.members
+        )));
+    }
+    check_members(&members).map_err(|error| ModelError::CorruptBundle(error.to_string()))?;
+    if members[0].info.labels != info.labels {
+        return Err(ModelError::CorruptBundle(
+            "the ensemble's labels are not its members'".into(),
+        ));
+    }
+    Ok(Bundle {
+        ensemble: Some(info),
+        members,
+    })
+}
+
+/// Members of one ensemble: at least two, with the same labels and the same features (each
+/// clip is analysed once for all of them).
+fn check_members(members: &[BundleParts]) -> Result<(), ModelError> {
+    let [first, others @ ..] = members else {
+        return Err(ModelError::Config(
+            "an ensemble needs at least two models".into(),
+        ));
+    };
+    if others.is_empty() {
+        return Err(ModelError::Config(
+            "an ensemble needs at least two models".into(),
+        ));
+    }
+    for (index, member) in others.iter().enumerate() {
+        let number = index + 2;
+        if member.info.labels != first.info.labels {
+            return Err(ModelError::Config(format!(
+                "model {number} has the labels [{}], model 1 [{}]: an ensemble's models must \
+                 tell the same emotions apart",
+                member.info.labels.join(", "),
+                first.info.labels.join(", ")
+            )));
+        }
+        if member.info.features != first.info.features {
+            return Err(ModelError::Config(format!(
+                "model {number} extracts other features ({}) than model 1 ({}): an ensemble's \
+                 models must be trained on the same [features]",
+                member.info.features.describe(),
+                first.info.features.describe()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One ensemble bundle of the given model bundles (each a whole `.serb` file's bytes): their
+/// probabilities for a clip are combined by [`crate::geometric_mean`], each after its own
+/// temperature. The ensemble's card starts with the members' training data when they share
+/// it; figures and limits are attached later (`ser model card`).
+pub fn ensemble_bundle(members: &[Vec<u8>]) -> Result<Vec<u8>, ModelError> {
+    let parts = members
+        .iter()
+        .enumerate()
+        .map(|(index, bytes)| {
+            decode(bytes).map_err(|error| match error {
+                ModelError::CorruptBundle(reason) => {
+                    ModelError::Config(format!("model {}: {reason}", index + 1))
+                }
+                other => other,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    check_members(&parts)?;
+    let training = parts[0].info.card.training.clone();
+    let shared_training = parts
+        .iter()
+        .all(|member| member.info.card.training == training);
+    let info = EnsembleInfo {
+        format_version: ENSEMBLE_FORMAT_VERSION,
+        combination: GEOMETRIC_MEAN.into(),
+        members: members.len(),
+        labels: parts[0].info.labels.clone(),
+        card: ModelCard {
+            training: training.filter(|_| shared_training),
+            ..ModelCard::default()
+        },
+        versions: Versions::current(),
+        created: utc_now(),
+    };
+    encode_ensemble(&info, members)
+}
+
+fn encode_ensemble(info: &EnsembleInfo, members: &[Vec<u8>]) -> Result<Vec<u8>, ModelError> {
+    let header = serde_json::to_vec(info).map_err(|error| {
+        ModelError::CorruptBundle(format!("cannot encode the ensemble header: {error}"))
+    })?;
+    let size = members.iter().map(|member| member.len() + 8).sum::<usize>();
+    let mut bytes = Vec::with_capacity(PREAMBLE_LEN + header.len() + size);
+    bytes.extend_from_slice(ENSEMBLE_MAGIC);
+    bytes.extend_from_slice(&ENSEMBLE_FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    for member in members {
+        bytes.extend_from_slice(&(member.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(member);
+    }
+    Ok(bytes)
+}
+
+/// The bundle `bytes` (one model or an ensemble) with its model card changed by `edit`.
+pub fn with_card(bytes: &[u8], edit: impl FnOnce(&mut ModelCard)) -> Result<Vec<u8>, ModelError> {
+    match decode_any(bytes)? {
+        Bundle {
+            ensemble: Some(mut info),
+            members,
+        } => {
+            edit(&mut info.card);
+            let members = members
+                .iter()
+                .map(|member| encode(&member.info, &member.normalizer, &member.weights))
+                .collect::<Result<Vec<_>, _>>()?;
+            encode_ensemble(&info, &members)
+        }
+        Bundle { ensemble: None, .. } => with_info(bytes, |info| edit(&mut info.card)),
+    }
 }
 
 /// The bundle `bytes` with its description changed by `edit` (weights and normaliser kept).

@@ -141,6 +141,27 @@ pub fn retemper(probabilities: &[f32], temperature: f32) -> Vec<f32> {
     softmax_with_temperature(&log_probabilities(probabilities), temperature)
 }
 
+/// A probability of exactly 0 (a softmax that underflowed) counts as this much in
+/// [`geometric_mean`], so that one member's certainty cannot veto a class outright.
+pub const PROBABILITY_FLOOR: f32 = 1e-12;
+
+/// How an ensemble of different models combines their probabilities for one clip: the
+/// normalised geometric mean (the softmax of their average log-probability, as an ensemble of
+/// one network's seeds averages logits). All members must have the same number of classes.
+pub fn geometric_mean(members: &[&[f32]]) -> Vec<f32> {
+    let classes = members.first().map_or(0, |member| member.len());
+    let mut log_mean = vec![0.0f64; classes];
+    for member in members {
+        for (sum, &p) in log_mean.iter_mut().zip(*member) {
+            *sum += f64::from(p.max(PROBABILITY_FLOOR)).ln() / members.len() as f64;
+        }
+    }
+    let peak = log_mean.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let unnormalised: Vec<f64> = log_mean.iter().map(|l| (l - peak).exp()).collect();
+    let total: f64 = unnormalised.iter().sum();
+    unnormalised.iter().map(|u| (u / total) as f32).collect()
+}
+
 /// Natural logarithms, floored so that a zero probability stays finite.
 pub fn log_probabilities(probabilities: &[f32]) -> Vec<f32> {
     probabilities.iter().map(|&p| p.max(1e-30).ln()).collect()

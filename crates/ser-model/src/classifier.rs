@@ -1,5 +1,6 @@
 //! Inference: a loaded bundle that turns audio into class probabilities.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use burn::module::Module;
@@ -9,33 +10,68 @@ use ser_audio::Audio;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
-use crate::bundle::{self, BundleInfo};
-use crate::calibration::softmax_with_temperature;
+use crate::bundle::{self, Bundle, BundleInfo, BundleParts, EnsembleInfo, ModelCard};
+use crate::calibration::{geometric_mean, softmax_with_temperature};
 use crate::config::ModelConfig;
 use crate::nets::Network;
 use crate::normalizer::{Normalizer, VoiceProfile};
 use crate::record_check::check_module_record;
 
-/// A trained model ready for prediction, on the non-autodiff Flex CPU backend.
+/// A trained model ready for prediction, on the non-autodiff Flex CPU backend: one model, or
+/// an ensemble of different models whose calibrated probabilities are combined clip by clip.
 /// Load once and share across threads: prediction takes `&self`.
 #[derive(Debug)]
 pub struct Classifier {
-    /// One network, or the members of an ensemble.
+    /// One model, or the models of an ensemble bundle (same labels and features).
+    members: Vec<Member>,
+    ensemble: Option<EnsembleInfo>,
+    device: Device,
+}
+
+/// One model bundle, loaded.
+#[derive(Debug)]
+struct Member {
+    /// One network, or the seeds of a `[model] ensemble`.
     networks: Vec<Network>,
     info: BundleInfo,
     normalizer: Normalizer,
-    device: Device,
+}
+
+impl Member {
+    fn load(parts: BundleParts, device: &Device) -> Result<Self, ModelError> {
+        Ok(Self {
+            networks: load_networks(&parts.info, &parts.weights, device)?,
+            info: parts.info,
+            normalizer: parts.normalizer,
+        })
+    }
+
+    fn temperature(&self) -> f32 {
+        self.info
+            .calibration
+            .as_ref()
+            .map_or(1.0, |calibration| calibration.temperature)
+    }
+
+    fn network_inputs<'a>(&self, matrices: &'a [FeatureMatrix]) -> Vec<Cow<'a, FeatureMatrix>> {
+        matrices
+            .iter()
+            .map(|matrix| self.info.model.network_input(matrix))
+            .collect()
+    }
 }
 
 impl Classifier {
     pub fn from_bundle_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
-        let parts = bundle::decode(bytes)?;
         let device = Device::flex();
-        let networks = load_networks(&parts.info, &parts.weights, &device)?;
+        let Bundle { ensemble, members } = bundle::decode_any(bytes)?;
+        let members = members
+            .into_iter()
+            .map(|parts| Member::load(parts, &device))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
-            networks,
-            info: parts.info,
-            normalizer: parts.normalizer,
+            members,
+            ensemble,
             device,
         })
     }
@@ -55,19 +91,78 @@ impl Classifier {
     }
 
     pub fn labels(&self) -> &[String] {
-        &self.info.labels
+        &self.members[0].info.labels
     }
 
+    /// The features every member is given (an ensemble's members share them).
     pub fn feature_config(&self) -> &FeatureConfig {
-        &self.info.features
+        &self.members[0].info.features
     }
 
+    /// The bundle's description; of an ensemble, its first member's (see [`Self::members`]).
     pub fn info(&self) -> &BundleInfo {
-        &self.info
+        &self.members[0].info
     }
 
+    /// Every model's description: one, or an ensemble's members in order.
+    pub fn members(&self) -> impl Iterator<Item = &BundleInfo> {
+        self.members.iter().map(|member| &member.info)
+    }
+
+    /// How an ensemble bundle combines its members; `None` for one model.
+    pub fn ensemble(&self) -> Option<&EnsembleInfo> {
+        self.ensemble.as_ref()
+    }
+
+    /// The model card: the ensemble's own, or the one model's.
+    pub fn card(&self) -> &ModelCard {
+        self.ensemble
+            .as_ref()
+            .map_or(&self.members[0].info.card, |ensemble| &ensemble.card)
+    }
+
+    /// The models' architectures, e.g. `mlp + cnn1d`.
+    pub fn architectures(&self) -> String {
+        let architectures: Vec<String> = self
+            .members()
+            .map(|info| info.architecture.to_string())
+            .collect();
+        architectures.join(" + ")
+    }
+
+    /// The networks and the training data in a few words, e.g. `mlp + cnn1d trained on
+    /// tess+ravdess (random:0)`.
+    pub fn describe(&self) -> String {
+        let info = self.info();
+        format!(
+            "{} trained on {} ({})",
+            self.architectures(),
+            info.corpus,
+            info.split
+        )
+    }
+
+    /// The whole description as JSON (`ser model info --format json`, `GET /v1/model`): the
+    /// bundle's info, or for an ensemble its header with `architecture` and `members` added.
+    pub fn describe_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        let Some(ensemble) = &self.ensemble else {
+            return serde_json::to_value(self.info());
+        };
+        let mut value = serde_json::to_value(ensemble)?;
+        if let Some(object) = value.as_object_mut() {
+            let architectures = self.architectures().replace(" + ", "+");
+            object.insert("architecture".into(), architectures.into());
+            object.insert(
+                "members".into(),
+                serde_json::to_value(self.members().collect::<Vec<_>>())?,
+            );
+        }
+        Ok(value)
+    }
+
+    /// The (first) model's normaliser.
     pub fn normalizer(&self) -> &Normalizer {
-        &self.normalizer
+        &self.members[0].normalizer
     }
 
     /// Class probabilities in [`Self::labels`] order for one recording at any sample rate.
@@ -90,12 +185,36 @@ impl Classifier {
             return Ok(VoiceProfile::default());
         }
         let matrices = self.extract(audios)?;
-        let inputs: Vec<_> = matrices
+        self.voice_profile_of_features(&matrices)
+    }
+
+    /// [`Self::voice_profile`] of already extracted feature matrices.
+    pub fn voice_profile_of_features(
+        &self,
+        matrices: &[FeatureMatrix],
+    ) -> Result<VoiceProfile, ModelError> {
+        let profiles = self
+            .members
             .iter()
-            .map(|matrix| self.info.model.network_input(matrix))
-            .collect();
-        let inputs: Vec<&FeatureMatrix> = inputs.iter().map(AsRef::as_ref).collect();
-        self.normalizer.voice_profile(&inputs)
+            .map(|member| {
+                let inputs = member.network_inputs(matrices);
+                member
+                    .normalizer
+                    .voice_profile(&inputs.iter().map(AsRef::as_ref).collect::<Vec<_>>())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(match <[VoiceProfile; 1]>::try_from(profiles) {
+            Ok([profile]) => profile,
+            Err(profiles) => VoiceProfile::joined(&profiles, &self.member_widths()),
+        })
+    }
+
+    /// Rows of each member's network input, as their voice profiles are joined.
+    fn member_widths(&self) -> Vec<usize> {
+        self.members
+            .iter()
+            .map(|member| member.normalizer.n_features())
+            .collect()
     }
 
     /// [`Self::predict_batch`] for recordings of a speaker whose voice is known from `voice`
@@ -106,25 +225,36 @@ impl Classifier {
         voice: &VoiceProfile,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         let matrices = self.extract(audios)?;
-        let matrices: Vec<&FeatureMatrix> = matrices.iter().collect();
-        self.probabilities(&matrices, Voices::Known(voice))
+        self.predict_features_in_voice(&matrices.iter().collect::<Vec<_>>(), voice)
+    }
+
+    /// [`Self::predict_batch_in_voice`] for already extracted feature matrices.
+    pub fn predict_features_in_voice(
+        &self,
+        matrices: &[&FeatureMatrix],
+        voice: &VoiceProfile,
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.probabilities(matrices, Voices::Known(voice))
     }
 
     fn extract(&self, audios: &[Audio]) -> Result<Vec<FeatureMatrix>, ModelError> {
         audios
             .iter()
-            .map(|audio| Ok(self.info.features.extract(audio)?))
+            .map(|audio| Ok(self.feature_config().extract(audio)?))
             .collect()
     }
 
     /// Whether the model centres every speaker on their own mean (so predictions improve
     /// when more of a speaker's clips are given together).
     pub fn normalizes_speakers(&self) -> bool {
-        self.normalizer.speaker_prior.is_some()
+        self.members
+            .iter()
+            .any(|member| member.normalizer.speaker_prior.is_some())
     }
 
     /// Calibrated probabilities for already extracted (not yet normalised) feature matrices:
-    /// the softmax of the logits divided by the bundle's temperature (1 without calibration).
+    /// the softmax of the logits divided by the bundle's temperature (1 without calibration);
+    /// of an ensemble, the [`geometric_mean`] of its members' calibrated probabilities.
     /// `speakers` gives each clip's speaker ([`crate::group_indices`]); it matters only to
     /// models with speaker normalisation.
     pub fn predict_features(
@@ -140,20 +270,41 @@ impl Classifier {
         matrices: &[&FeatureMatrix],
         voices: Voices<'_>,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
-        let temperature = self
-            .info
-            .calibration
-            .as_ref()
-            .map_or(1.0, |calibration| calibration.temperature);
-        predict_probabilities(
-            &self.networks,
-            &self.normalizer,
-            &self.info.model,
-            matrices,
-            voices,
-            &self.device,
-            temperature,
-        )
+        let mut start = 0;
+        let mut members = Vec::with_capacity(self.members.len());
+        for member in &self.members {
+            let width = member.normalizer.n_features();
+            let part;
+            let member_voices = match voices {
+                Voices::Known(voice) if self.members.len() > 1 => {
+                    part = voice.part(start, width);
+                    Voices::Known(&part)
+                }
+                other => other,
+            };
+            start += width;
+            members.push(predict_probabilities(
+                &member.networks,
+                &member.normalizer,
+                &member.info.model,
+                matrices,
+                member_voices,
+                &self.device,
+                member.temperature(),
+            )?);
+        }
+        if members.len() == 1 {
+            return Ok(members.pop().unwrap_or_default());
+        }
+        Ok((0..matrices.len())
+            .map(|clip| {
+                let clip_members: Vec<&[f32]> = members
+                    .iter()
+                    .map(|member| member[clip].as_slice())
+                    .collect();
+                geometric_mean(&clip_members)
+            })
+            .collect())
     }
 }
 

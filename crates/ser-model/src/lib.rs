@@ -22,11 +22,13 @@ mod train;
 
 pub use bench::{StepTiming, keras_reference_config, time_training_step};
 pub use bundle::{
-    BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, ModelCard, ProtocolFigures, TrainingData,
-    Versions, with_info, write_atomically,
+    BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, ENSEMBLE_FORMAT_VERSION, EnsembleInfo,
+    ModelCard, ProtocolFigures, TrainingData, Versions, ensemble_bundle, with_card, with_info,
+    write_atomically,
 };
 pub use calibration::{
-    Calibration, fit_temperature, log_probabilities, mean_nll, retemper, softmax_with_temperature,
+    Calibration, PROBABILITY_FLOOR, fit_temperature, geometric_mean, log_probabilities, mean_nll,
+    retemper, softmax_with_temperature,
 };
 pub use classifier::Classifier;
 pub use config::{

@@ -115,6 +115,39 @@ impl VoiceProfile {
         self.clips += other.clips;
     }
 
+    /// The profiles of an ensemble's members (each of its own network input, `widths` rows)
+    /// side by side in one, so that recordings' profiles still add up; [`Self::part`] takes
+    /// them apart again. All describe the same clips.
+    pub(crate) fn joined(parts: &[VoiceProfile], widths: &[usize]) -> VoiceProfile {
+        if parts.iter().all(|part| part.sums.is_empty()) {
+            return VoiceProfile::default();
+        }
+        let mut joined = VoiceProfile {
+            clips: parts.first().map_or(0, |part| part.clips),
+            ..VoiceProfile::default()
+        };
+        for (part, &width) in parts.iter().zip(widths) {
+            let padded = |values: &[f64]| {
+                let mut values = values.to_vec();
+                values.resize(width, 0.0);
+                values
+            };
+            joined.sums.extend(padded(&part.sums));
+            joined.squares.extend(padded(&part.squares));
+        }
+        joined
+    }
+
+    /// The `width` rows from `start` of a [`Self::joined`] profile.
+    pub(crate) fn part(&self, start: usize, width: usize) -> VoiceProfile {
+        let rows = |values: &[f64]| values.iter().skip(start).take(width).copied().collect();
+        VoiceProfile {
+            sums: rows(&self.sums),
+            squares: rows(&self.squares),
+            clips: self.clips,
+        }
+    }
+
     fn add_clip(&mut self, matrix: &FeatureMatrix) {
         // A clip without frames says nothing about the voice.
         if matrix.n_frames == 0 {

@@ -71,7 +71,7 @@ impl EmotionModel for ser_model::Classifier {
     }
 
     fn info_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.info()).unwrap_or_else(
+        ser_model::Classifier::describe_json(self).unwrap_or_else(
             |e| serde_json::json!({ "error": format!("cannot describe the model: {e}") }),
         )
     }

@@ -226,3 +226,123 @@ fn silence_and_a_4_ms_file_get_no_emotion_and_exit_status_zero() {
         "{table}"
     );
 }
+
+/// `ser model ensemble` joins an MLP and a cnn1d trained by `ser train`; the ensemble predicts,
+/// describes itself and takes a card, and what cannot be joined is refused by name.
+#[test]
+fn two_trained_models_join_into_an_ensemble_that_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let tess = data_dir().join("tess");
+    let emotions = [
+        ("OAF_angry", "angry"),
+        ("OAF_Sad", "sad"),
+        ("YAF_angry", "angry"),
+        ("YAF_sad", "sad"),
+    ];
+    let mut manifest = String::from("path,label,speaker\n");
+    for (folder, label) in emotions {
+        let speaker = &folder[..3];
+        for word in ["back", "bar", "base"] {
+            let path = tess
+                .join(folder)
+                .join(format!("{speaker}_{word}_{label}.flac"));
+            manifest.push_str(&format!("{},{label},{speaker}\n", path.display()));
+        }
+    }
+    let manifest_path = dir.path().join("clips.csv");
+    std::fs::write(&manifest_path, manifest).unwrap();
+    let corpus = format!("manifest={}", manifest_path.display());
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let cache = path("cache");
+    for architecture in ["mlp", "cnn1d"] {
+        let output = ser(&[
+            "train",
+            "--corpus",
+            &corpus,
+            "--architecture",
+            architecture,
+            "--epochs",
+            "2",
+            "--split",
+            "random:0",
+            "--validation",
+            "0",
+            "--cache-dir",
+            &cache,
+            "--quiet",
+            "--out",
+            &path(architecture),
+        ]);
+        assert!(output.status.success(), "{output:?}");
+    }
+    let member = |architecture: &str| format!("{}/model.serb", path(architecture));
+    let ensemble = path("ensemble.serb");
+    let output = ser(&[
+        "model",
+        "ensemble",
+        &member("mlp"),
+        &member("cnn1d"),
+        "--out",
+        &ensemble,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("mlp + cnn1d"),
+        "{output:?}"
+    );
+
+    let card = path("card.toml");
+    std::fs::write(&card, "limits = [\"Heard angry and sad only.\"]\n").unwrap();
+    let output = ser(&["model", "card", &ensemble, "--set", &card]);
+    assert!(output.status.success(), "{output:?}");
+    let output = ser(&["model", "info", &ensemble]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    for expected in [
+        "2 models: mlp + cnn1d,",
+        "model 2 of the ensemble:",
+        "architecture:  cnn1d",
+        "Heard angry and sad only.",
+    ] {
+        assert!(text.contains(expected), "no '{expected}' in:\n{text}");
+    }
+
+    let clip = tess.join("OAF_angry/OAF_back_angry.flac");
+    let output = ser(&[
+        "predict",
+        "--format",
+        "jsonl",
+        "--model",
+        &ensemble,
+        clip.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let record: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let probabilities = record["probabilities"].as_object().unwrap();
+    assert_eq!(probabilities.len(), 7, "{record}");
+    let sum: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-4, "{record}");
+
+    let output = ser(&[
+        "model",
+        "ensemble",
+        &ensemble,
+        &member("mlp"),
+        "--out",
+        &path("nested.serb"),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("ensemble"),
+        "{output:?}"
+    );
+    let output = ser(&[
+        "model",
+        "ensemble",
+        &member("mlp"),
+        "--out",
+        &path("one.serb"),
+    ]);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(!dir.path().join("nested.serb").exists());
+}

@@ -116,12 +116,9 @@ pub fn run(args: EvalArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let title = format!("Evaluation of {}", args.model.display());
-    let info = classifier.info();
     let description = format!(
-        "Model: {} trained on {} ({}). Evaluated on {corpus_name} at {}: {selection}.",
-        info.architecture,
-        info.corpus,
-        info.split,
+        "Model: {}. Evaluated on {corpus_name} at {}: {selection}.",
+        classifier.describe(),
         locations.join(", ")
     );
     let timings = [("feature extraction and prediction".to_string(), seconds)];

@@ -1,4 +1,5 @@
-//! `ser model summary|info`: describe a network configuration or a trained bundle.
+//! `ser model summary|info|card|ensemble`: describe a network configuration or a trained
+//! bundle, attach its model card, join bundles into an ensemble.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,25 @@ pub enum ModelCommand {
             experiment's summary.json). Training data is recorded by `ser train` and kept."
     )]
     Card(CardArgs),
+    /// Join trained bundles (e.g. an MLP and a cnn1d) into one ensemble bundle.
+    #[command(
+        after_help = "Examples:\n  ser model ensemble runs/mlp/model.serb runs/cnn1d/model.serb --out ensemble.serb\n\n\
+            Every clip is analysed once and judged by each model with its own normalisation and \
+            temperature; the ensemble's probabilities are the normalised geometric mean of \
+            theirs (what `ensemble = true` scores in `ser experiment`). The models must have \
+            the same labels and [features]."
+    )]
+    Ensemble(EnsembleArgs),
+}
+
+#[derive(clap::Args)]
+pub struct EnsembleArgs {
+    /// Two or more model bundles (not ensembles themselves).
+    #[arg(required = true, num_args = 2..)]
+    pub bundles: Vec<PathBuf>,
+    /// Where to write the ensemble bundle.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -91,7 +111,27 @@ pub fn run(args: ModelArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
         ModelCommand::Summary(args) => summary(args),
         ModelCommand::Info(args) => info(args),
         ModelCommand::Card(args) => card(args),
+        ModelCommand::Ensemble(args) => ensemble(args),
     }
+}
+
+fn ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
+    let members = args
+        .bundles
+        .iter()
+        .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bytes = ser_model::ensemble_bundle(&members)?;
+    ser_model::write_atomically(&args.out, &bytes)?;
+    // Read back as `ser predict` will: every member's weights must load.
+    let classifier = Classifier::load(&args.out)?;
+    println!(
+        "{}: ensemble of {} ({} models)",
+        args.out.display(),
+        classifier.describe(),
+        members.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn card(args: CardArgs) -> anyhow::Result<ExitCode> {
@@ -113,9 +153,9 @@ fn card(args: CardArgs) -> anyhow::Result<ExitCode> {
     }
     let bytes = std::fs::read(&args.bundle)
         .with_context(|| format!("cannot read {}", args.bundle.display()))?;
-    let updated = ser_model::with_info(&bytes, |info| {
-        info.card.evaluations = card.evaluations;
-        info.card.limits = card.limits;
+    let updated = ser_model::with_card(&bytes, |model_card| {
+        model_card.evaluations = card.evaluations;
+        model_card.limits = card.limits;
     })?;
     let out = args.out.as_ref().unwrap_or(&args.bundle);
     ser_model::write_atomically(out, &updated)?;
@@ -128,12 +168,11 @@ fn card(args: CardArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn summary(args: SummaryArgs) -> anyhow::Result<ExitCode> {
-    let (model, n_features, classes) = match &args.bundle {
-        Some(path) => {
-            let classifier = Classifier::load(path)?;
-            let info = classifier.info();
-            (info.model.clone(), info.n_features, info.labels.len())
-        }
+    let networks = match &args.bundle {
+        Some(path) => Classifier::load(path)?
+            .members()
+            .map(|info| (info.model.clone(), info.n_features, info.labels.len()))
+            .collect(),
         None => {
             let mut run = match &args.config {
                 Some(path) => RunConfig::load(path)?,
@@ -142,75 +181,113 @@ fn summary(args: SummaryArgs) -> anyhow::Result<ExitCode> {
             if let Some(architecture) = args.architecture {
                 run.model.architecture = architecture;
             }
-            (run.model, run.features.n_features(), args.classes)
+            vec![(run.model, run.features.n_features(), args.classes)]
         }
     };
-    println!("{}", ser_model::summarize(&model, n_features, classes)?);
+    for (index, (model, n_features, classes)) in networks.iter().enumerate() {
+        if networks.len() > 1 {
+            println!("model {} of the ensemble:", index + 1);
+        }
+        println!("{}", ser_model::summarize(model, *n_features, *classes)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
     let classifier = Classifier::load(&args.bundle)?;
-    let info = classifier.info();
     match args.format {
-        InfoFormat::Json => println!("{}", serde_json::to_string_pretty(info)?),
+        InfoFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&classifier.describe_json()?)?
+        ),
         InfoFormat::Text => {
-            let percent =
-                |value: Option<f64>| value.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
             println!("bundle:        {}", args.bundle.display());
-            println!("format:        version {}", info.format_version);
-            let input = format!(
-                "{} inputs: {}",
-                info.n_features,
-                info.model.describe_input()
-            );
-            println!("architecture:  {} ({input})", info.architecture);
-            let features = &info.features;
-            println!(
-                "features:      {} ({} rows), {}, n_fft {}, hop {}",
-                features.describe(),
-                features.n_features(),
-                features
-                    .audio
-                    .sample_rate
-                    .map_or("native rate".into(), |rate| format!("{rate} Hz")),
-                features.stft.n_fft,
-                features.stft.hop_length
-            );
-            println!("labels:        {}", info.labels.join(", "));
-            println!("corpus:        {}", info.corpus);
-            if let Some(training) = &info.card.training {
+            if let Some(ensemble) = classifier.ensemble() {
                 println!(
-                    "trained on:    {}: {} clips, {} speakers",
-                    training.corpus, training.clips, training.speakers
+                    "format:        ensemble, version {}",
+                    ensemble.format_version
                 );
+                println!(
+                    "ensemble:      {} models: {}, normalised geometric mean of their calibrated probabilities",
+                    ensemble.members,
+                    classifier.architectures()
+                );
+                println!("labels:        {}", ensemble.labels.join(", "));
+                print_training_data(classifier.card());
+                println!(
+                    "versions:      ser {}, burn {}",
+                    ensemble.versions.ser, ensemble.versions.burn
+                );
+                println!("created:       {}", ensemble.created);
+                for (index, member) in classifier.members().enumerate() {
+                    println!("\nmodel {} of the ensemble:", index + 1);
+                    print_bundle_info(member);
+                }
+            } else {
+                print_bundle_info(classifier.info());
             }
-            println!("split:         {}", info.split);
-            println!("seed:          {}", info.seed);
-            println!(
-                "training:      {} epochs (best {}), train accuracy {}, val accuracy {}, val macro-F1 {}",
-                info.metrics.epochs_trained,
-                info.metrics.best_epoch,
-                percent(Some(info.metrics.train_accuracy)),
-                percent(info.metrics.val_accuracy),
-                percent(info.metrics.val_macro_f1)
-            );
-            println!(
-                "versions:      ser {}, burn {}",
-                info.versions.ser, info.versions.burn
-            );
-            println!("created:       {}", info.created);
-            match &info.calibration {
-                Some(calibration) => println!(
-                    "calibration:   temperature {:.3}, fitted on {} ({} clips)",
-                    calibration.temperature, calibration.fitted_on, calibration.clips
-                ),
-                None => println!("calibration:   none (raw softmax)"),
-            }
-            print_card(&info.card);
+            print_card(classifier.card());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_training_data(card: &ser_model::ModelCard) {
+    if let Some(training) = &card.training {
+        println!(
+            "trained on:    {}: {} clips, {} speakers",
+            training.corpus, training.clips, training.speakers
+        );
+    }
+}
+
+/// One model's description (without its card's figures).
+fn print_bundle_info(info: &ser_model::BundleInfo) {
+    let percent = |value: Option<f64>| value.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v));
+    println!("format:        version {}", info.format_version);
+    let input = format!(
+        "{} inputs: {}",
+        info.n_features,
+        info.model.describe_input()
+    );
+    println!("architecture:  {} ({input})", info.architecture);
+    let features = &info.features;
+    println!(
+        "features:      {} ({} rows), {}, n_fft {}, hop {}",
+        features.describe(),
+        features.n_features(),
+        features
+            .audio
+            .sample_rate
+            .map_or("native rate".into(), |rate| format!("{rate} Hz")),
+        features.stft.n_fft,
+        features.stft.hop_length
+    );
+    println!("labels:        {}", info.labels.join(", "));
+    println!("corpus:        {}", info.corpus);
+    print_training_data(&info.card);
+    println!("split:         {}", info.split);
+    println!("seed:          {}", info.seed);
+    println!(
+        "training:      {} epochs (best {}), train accuracy {}, val accuracy {}, val macro-F1 {}",
+        info.metrics.epochs_trained,
+        info.metrics.best_epoch,
+        percent(Some(info.metrics.train_accuracy)),
+        percent(info.metrics.val_accuracy),
+        percent(info.metrics.val_macro_f1)
+    );
+    println!(
+        "versions:      ser {}, burn {}",
+        info.versions.ser, info.versions.burn
+    );
+    println!("created:       {}", info.created);
+    match &info.calibration {
+        Some(calibration) => println!(
+            "calibration:   temperature {:.3}, fitted on {} ({} clips)",
+            calibration.temperature, calibration.fitted_on, calibration.clips
+        ),
+        None => println!("calibration:   none (raw softmax)"),
+    }
 }
 
 /// The measured part of the model card: figures per protocol and known limits.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use ser_experiment::ExperimentConfig;
-use ser_model::Architecture;
+use ser_model::{Architecture, RunConfig};
 
 fn experiment_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
@@ -35,25 +35,61 @@ fn every_shipped_experiment_file_loads_with_its_run_configuration() {
     }
 }
 
+/// The embedded model's recipe: the MLP of models/default.toml and the cnn1d of
+/// models/default-cnn1d.toml.
+fn default_members() -> [RunConfig; 2] {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    ["default.toml", "default-cnn1d.toml"].map(|file| RunConfig::load(&dir.join(file)).unwrap())
+}
+
 #[test]
-fn the_ensemble_experiment_keeps_the_default_recipe_for_the_mlp() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
-    let ensemble = ExperimentConfig::load(&dir.join("ravdess-actors-ensemble.toml")).unwrap();
-    let single = ExperimentConfig::load(&dir.join("ravdess-actors.toml")).unwrap();
-    assert!(ensemble.ensemble);
-    let (ensemble_run, single_run) = (ensemble.run_config().unwrap(), single.run_config().unwrap());
-    assert_eq!(
-        ensemble.architectures(&ensemble_run),
-        vec![Architecture::Mlp, Architecture::Cnn1d]
+fn every_ensemble_experiment_measures_the_embedded_models_recipe() {
+    let members = default_members();
+    let ensembles: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
+        .into_iter()
+        .map(|path| (path.clone(), ExperimentConfig::load(&path).unwrap()))
+        .filter(|(_, config)| config.ensemble)
+        .collect();
+    assert!(
+        ensembles.len() >= 5,
+        "{} ensemble experiments",
+        ensembles.len()
     );
-    // The same MLP as the default model, but for the calibration folds it leaves out.
-    assert_eq!(ensemble_run.features, single_run.features);
-    assert_eq!(ensemble_run.model.mlp, single_run.model.mlp);
-    assert_eq!(
-        ensemble_run.model.speaker_normalization,
-        single_run.model.speaker_normalization
-    );
-    assert_eq!(ensemble_run.training.augment, single_run.training.augment);
-    assert_eq!(ensemble_run.training.epochs, single_run.training.epochs);
-    assert_eq!(ensemble_run.training.calibration_folds, 0);
+    for (path, config) in ensembles {
+        let run = config.run_config().unwrap();
+        let architectures: Vec<Architecture> = members
+            .iter()
+            .map(|member| member.model.architecture)
+            .collect();
+        assert_eq!(
+            config.architectures(&run),
+            architectures,
+            "{}",
+            path.display()
+        );
+        for member in &members {
+            let mut expected = member.clone();
+            // Most leave the calibration folds out (a temperature does not move the winning
+            // emotion of one model; cnn1d would train several times more).
+            expected.training.calibration_folds = run.training.calibration_folds;
+            let mut measured = run.clone();
+            measured.model.architecture = member.model.architecture;
+            assert_eq!(measured.features, expected.features, "{}", path.display());
+            assert_eq!(measured.training, expected.training, "{}", path.display());
+            assert_eq!(measured.model.ensemble, expected.model.ensemble);
+            match member.model.architecture {
+                Architecture::Mlp => assert_eq!(measured.model.mlp, expected.model.mlp),
+                _ => {
+                    assert_eq!(measured.model.frames, expected.model.frames);
+                    assert_eq!(measured.model.cnn1d, expected.model.cnn1d);
+                }
+            }
+            assert_eq!(
+                measured.model.speaker_normalization,
+                expected.model.speaker_normalization,
+                "{}",
+                path.display()
+            );
+        }
+    }
 }

@@ -126,10 +126,10 @@ fn ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
     // Read back as `ser predict` will: every member's weights must load.
     let classifier = Classifier::load(&args.out)?;
     println!(
-        "{}: ensemble of {} ({} models)",
+        "{}: ensemble of {} models ({})",
         args.out.display(),
-        classifier.describe(),
-        members.len()
+        members.len(),
+        classifier.architectures()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,8 @@
 # 20 RAVDESS actors for a fixed number of epochs; joined into one ensemble bundle (the
 # normalised geometric mean of their calibrated probabilities), then the model card
 # (models/default-card.toml: the recipe's cross-validated figures and known limits) attached.
-# Takes about 45 minutes on 2 cores (the MLP ~6, the cnn1d ~40: 3 calibration trainings and
-# the model). Rebuild ser afterwards to embed the new bundle.
+# Takes about 50 minutes on 2 cores (the MLP ~6, the cnn1d 46 at load 3-5: 3 calibration
+# trainings alongside the model). Rebuild ser afterwards to embed the new bundle.
 #
 # Usage: tools/train_default_model.sh [RUN_DIR]   (default runs/default-model; the members'
 # runs go to RUN_DIR/mlp and RUN_DIR/cnn1d, and a finished member is not trained again)

@@ -4,7 +4,9 @@
 
 mod common;
 
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
+
+use proptest::prelude::*;
 
 use ser_features::FeatureMatrix;
 use ser_model::{
@@ -189,4 +191,38 @@ fn models_that_cannot_be_combined_are_refused_with_the_reason() {
     let mut longer = ensemble.clone();
     longer.push(0);
     assert!(Classifier::from_bundle_bytes(&longer).is_err());
+}
+
+/// One small ensemble bundle, trained once for the property test below.
+static ENSEMBLE: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let (mlp, cnn) = two_models(&common::synthetic(3, 4, 4, 20));
+    ensemble_bundle(&[mlp, cnn]).unwrap()
+});
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// A damaged ensemble file (a byte changed, maybe cut anywhere) is refused with an error or,
+    /// when only weights changed, loads and gives one probability per label; it never panics.
+    #[test]
+    fn a_damaged_ensemble_never_panics(
+        position in any::<prop::sample::Index>(),
+        value in any::<u8>(),
+        cut in any::<Option<prop::sample::Index>>(),
+    ) {
+        let mut bytes = ENSEMBLE.clone();
+        let at = position.index(bytes.len());
+        bytes[at] = value;
+        if let Some(keep) = cut {
+            let length = keep.index(bytes.len());
+            bytes.truncate(length);
+        }
+        if let Ok(classifier) = Classifier::from_bundle_bytes(&bytes) {
+            let data = common::synthetic(3, 1, 4, 20);
+            let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
+            if let Ok(rows) = classifier.predict_features(&matrices, &data.speakers) {
+                prop_assert!(rows.iter().all(|row| row.len() == classifier.labels().len()));
+            }
+        }
+    }
 }

@@ -21,7 +21,8 @@ use crate::normalizer::Normalizer;
 /// Format version written by this build; other versions are refused with a clear error.
 pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 const BUNDLE_MAGIC: &[u8; 4] = b"SERB";
-const PREAMBLE_LEN: usize = 4 + 4 + 8;
+/// Signature, format version and header length: the start of bundles and checkpoints.
+pub(crate) const PREAMBLE_LEN: usize = 4 + 4 + 8;
 /// Format version of ensemble bundles written by this build.
 pub const ENSEMBLE_FORMAT_VERSION: u32 = 1;
 const ENSEMBLE_MAGIC: &[u8; 4] = b"SERE";
@@ -195,9 +196,10 @@ fn split_preamble<'a>(
     version: u32,
 ) -> Result<(&'a [u8], &'a [u8]), ModelError> {
     if bytes.len() < PREAMBLE_LEN || &bytes[..4] != magic {
-        return Err(ModelError::CorruptBundle(
-            "missing the SERB signature: not a ser model bundle".into(),
-        ));
+        return Err(ModelError::CorruptBundle(format!(
+            "missing the {} signature: not a ser model bundle",
+            String::from_utf8_lossy(magic)
+        )));
     }
     let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     if found != version {
@@ -206,14 +208,19 @@ fn split_preamble<'a>(
             expected: version,
         });
     }
-    let mut length = [0u8; 8];
-    length.copy_from_slice(&bytes[8..16]);
-    let header_end = usize::try_from(u64::from_le_bytes(length))
+    let header_end = header_end(bytes)
+        .ok_or_else(|| ModelError::CorruptBundle("header length exceeds the file".into()))?;
+    Ok((&bytes[PREAMBLE_LEN..header_end], &bytes[header_end..]))
+}
+
+/// Where the JSON header of a file of ser's layout (signature, version, header length as u64
+/// LE, header) ends, if inside `bytes`; `bytes` holds at least the preamble.
+pub(crate) fn header_end(bytes: &[u8]) -> Option<usize> {
+    let length = bytes.get(8..PREAMBLE_LEN)?.try_into().ok()?;
+    usize::try_from(u64::from_le_bytes(length))
         .ok()
         .and_then(|length| PREAMBLE_LEN.checked_add(length))
         .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| ModelError::CorruptBundle("header length exceeds the file".into()))?;
-    Ok((&bytes[PREAMBLE_LEN..header_end], &bytes[header_end..]))
 }
 
 /// What an ensemble bundle says about itself; every member keeps its own [`BundleInfo`]

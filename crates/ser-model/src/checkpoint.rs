@@ -7,12 +7,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
-use crate::bundle::write_atomically;
+use crate::bundle::{PREAMBLE_LEN, header_end, write_atomically};
 use crate::fit::EpochRecord;
 
 const CHECKPOINT_MAGIC: &[u8; 4] = b"SERC";
 const CHECKPOINT_VERSION: u32 = 1;
-const PREAMBLE_LEN: usize = 16;
 
 /// What identifies a run: a checkpoint is only resumed into the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,13 +107,7 @@ impl Checkpoint {
         if bytes[4..8] != CHECKPOINT_VERSION.to_le_bytes() {
             return Err(bad("written by another checkpoint format version"));
         }
-        let mut length = [0u8; 8];
-        length.copy_from_slice(&bytes[8..16]);
-        let header_end = usize::try_from(u64::from_le_bytes(length))
-            .ok()
-            .and_then(|length| PREAMBLE_LEN.checked_add(length))
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| bad("truncated header"))?;
+        let header_end = header_end(&bytes).ok_or_else(|| bad("truncated header"))?;
         let state: CheckpointState = serde_json::from_slice(&bytes[PREAMBLE_LEN..header_end])
             .map_err(|error| bad(&format!("bad header: {error}")))?;
         let mut rest = &bytes[header_end..];

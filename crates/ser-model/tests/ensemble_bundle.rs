@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use ser_features::FeatureMatrix;
 use ser_model::{
-    Calibration, Classifier, FitSetup, LabelledFeatures, ModelError, ProtocolFigures, RunConfig,
+    Calibration, Classifier, FitSetup, LabelledFeatures, ModelError, ProtocolFigures,
     SilentProgress, ensemble_bundle, fit, geometric_mean, with_card, with_info,
 };
 
@@ -23,21 +23,8 @@ fn two_models(data: &LabelledFeatures) -> (Vec<u8>, Vec<u8>) {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = RunConfig::from_toml(
-        r#"
-        [model]
-        architecture = "mlp"
-        [model.mlp]
-        hidden = [16]
-        dropout = 0.0
-        [model.speaker_normalization]
-        enabled = true
-        prior_clips = 2.0
-        "#,
-    )
-    .expect("valid run file");
     let mlp_setup = FitSetup {
-        model: run.model,
+        model: common::small_mlp(true, false),
         ..common::tiny_setup(3, 20, None, false)
     };
     let mlp = fit(&mlp_setup, data, None, &SilentProgress).unwrap().bundle;

@@ -1,10 +1,10 @@
 //! Speaker normalisation: a network trained on speaker-centred input recognises a new voice
 //! far from every training voice once that voice's clips are given together.
 
+mod common;
+
 use ser_features::{FeatureConfig, FeatureMatrix};
-use ser_model::{
-    Classifier, FitSetup, LabelledFeatures, RunConfig, SilentProgress, TrainConfig, fit,
-};
+use ser_model::{Classifier, FitSetup, LabelledFeatures, SilentProgress, TrainConfig, fit};
 
 const CLASSES: usize = 3;
 const FEATURES: usize = 4;
@@ -53,22 +53,8 @@ fn setup(speaker_normalization: bool) -> FitSetup {
 }
 
 fn setup_with(speaker_normalization: bool, scale: bool) -> FitSetup {
-    let run = RunConfig::from_toml(&format!(
-        r#"
-        [model]
-        architecture = "mlp"
-        [model.mlp]
-        hidden = [16]
-        dropout = 0.0
-        [model.speaker_normalization]
-        enabled = {speaker_normalization}
-        prior_clips = 2.0
-        scale = {scale}
-        "#
-    ))
-    .expect("valid run file");
     FitSetup {
-        model: run.model,
+        model: common::small_mlp(speaker_normalization, scale),
         features: FeatureConfig::default(),
         training: TrainConfig {
             epochs: 60,

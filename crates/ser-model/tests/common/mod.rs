@@ -80,3 +80,23 @@ pub fn tiny_setup(
         resume,
     }
 }
+
+/// A small MLP (one hidden layer of 16, no dropout) over mean and std, with speaker
+/// normalisation (prior worth 2 clips) switched by `speaker_normalization`, scaling by `scale`.
+pub fn small_mlp(speaker_normalization: bool, scale: bool) -> ModelConfig {
+    RunConfig::from_toml(&format!(
+        r#"
+        [model]
+        architecture = "mlp"
+        [model.mlp]
+        hidden = [16]
+        dropout = 0.0
+        [model.speaker_normalization]
+        enabled = {speaker_normalization}
+        prior_clips = 2.0
+        scale = {scale}
+        "#
+    ))
+    .expect("valid run file")
+    .model
+}

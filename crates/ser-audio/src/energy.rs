@@ -8,7 +8,7 @@ const POWER_FLOOR: f64 = 1e-10;
 /// (librosa's `_signal_to_frame_nonsilent` with `ref=np.max`) and, if `floor_dbfs` is given,
 /// also above that absolute level. Mean squares use 64-bit sums.
 /// Returns no frames when the frame or hop length is zero.
-fn non_silent_frames(
+pub fn non_silent_frames(
     samples: &[f32],
     frame_length: usize,
     hop_length: usize,

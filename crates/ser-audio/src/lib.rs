@@ -23,6 +23,7 @@ pub use decode::{
     AudioStream, Decoded, DecodedChannels, decode_bytes, decode_bytes_channels, decode_file,
     decode_file_channels,
 };
+pub use energy::non_silent_frames;
 pub use error::AudioError;
 pub use isolate::{install_panic_hook, isolate};
 pub use load::{LoadOptions, Loaded, Source, load_channels};

@@ -89,6 +89,7 @@ impl Default for PitchConfig {
 pub struct SpectralConfig {
     pub roll_percent: f64,
     pub contrast: ContrastConfig,
+    /// Chroma bins; 0 leaves chroma out (pitch classes say little of emotion in speech).
     pub n_chroma: usize,
 }
 
@@ -119,6 +120,28 @@ pub struct FeatureConfig {
     pub deltas: DeltaConfig,
     pub pitch: PitchConfig,
     pub spectral: SpectralConfig,
+    /// Drop the silent frames (pauses, leading and trailing silence) from the features.
+    /// Left out of the serialised form when off, so older configurations keep their bytes
+    /// (and feature cache keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silence: Option<SilenceConfig>,
+}
+
+/// Which frames count as silent: librosa.effects.split's criterion (frame RMS more than
+/// `top_db` below the clip's loudest frame) on the feature frames (frame length n_fft, the
+/// STFT hop, centred). Features are computed on the whole signal first, so deltas near a
+/// pause see their real neighbours; then the silent frames are dropped. Statistics over a
+/// clip then describe its speech alone, whatever the length of its pauses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SilenceConfig {
+    pub top_db: f32,
+}
+
+impl Default for SilenceConfig {
+    fn default() -> Self {
+        Self { top_db: 30.0 }
+    }
 }
 
 impl Default for FeatureConfig {
@@ -133,6 +156,7 @@ impl Default for FeatureConfig {
             deltas: DeltaConfig::default(),
             pitch: PitchConfig::default(),
             spectral: SpectralConfig::default(),
+            silence: None,
         }
     }
 }
@@ -181,15 +205,25 @@ impl FeatureConfig {
             PitchMethod::Pyin => "pYIN pitch",
             PitchMethod::Yin => "YIN pitch",
         };
-        match self.kind {
+        let speech = match &self.silence {
+            Some(silence) => format!(", frames within {} dB of the loudest", silence.top_db),
+            None => String::new(),
+        };
+        let chroma = if self.spectral.n_chroma > 0 {
+            ", chroma"
+        } else {
+            ""
+        };
+        let what = match self.kind {
             FeatureKind::Mfcc => format!("{} MFCC{deltas}", self.mfcc.n_mfcc),
             FeatureKind::LogMel => format!("log-mel ({} bands){deltas}", self.mel.n_mels),
             FeatureKind::Pitch => pitch.to_string(),
             FeatureKind::All => format!(
-                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape, chroma and {pitch}",
+                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape{chroma} and {pitch}",
                 self.mfcc.n_mfcc
             ),
-        }
+        };
+        format!("{what}{speech}")
     }
 
     /// Number of rows [`FeatureConfig::extract`] yields.
@@ -248,14 +282,59 @@ impl FeatureConfig {
         if self.deltas.order > 2 {
             return Err(FeatureError::invalid("deltas.order must be 0, 1 or 2"));
         }
-        match self.kind {
+        if let Some(silence) = &self.silence
+            && !(silence.top_db.is_finite() && silence.top_db > 0.0)
+        {
+            return Err(FeatureError::invalid(format!(
+                "silence.top_db must be a positive number of dB, got {}",
+                silence.top_db
+            )));
+        }
+        let features = match self.kind {
             FeatureKind::Mfcc | FeatureKind::LogMel => {
                 let mel = melspectrogram(samples, sr, &self.stft, &self.mel)?;
                 let base = self.log_mel_or_mfcc(&mel)?;
-                self.append_deltas(base)
+                self.append_deltas(base)?
             }
-            FeatureKind::Pitch => self.pitch_rows(samples, sr),
-            FeatureKind::All => self.all(samples, sr),
+            FeatureKind::Pitch => self.pitch_rows(samples, sr)?,
+            FeatureKind::All => self.all(samples, sr)?,
+        };
+        Ok(match &self.silence {
+            Some(silence) => self.drop_silent_frames(features, samples, silence),
+            None => features,
+        })
+    }
+
+    /// `features` without the columns of silent frames; all of them when every frame is
+    /// silent by the criterion (digital silence: every frame equals the loudest).
+    fn drop_silent_frames(
+        &self,
+        features: Matrix,
+        samples: &[f32],
+        silence: &SilenceConfig,
+    ) -> Matrix {
+        let loud = ser_audio::non_silent_frames(
+            samples,
+            self.stft.n_fft,
+            self.stft.hop_length,
+            silence.top_db,
+            None,
+        );
+        // A frame past the loudness frames (a non-centred STFT's count) is kept.
+        let kept: Vec<usize> = (0..features.cols)
+            .filter(|&col| loud.get(col).copied().unwrap_or(true))
+            .collect();
+        if kept.len() == features.cols || kept.is_empty() {
+            return features;
+        }
+        let data = (0..features.rows)
+            .flat_map(|row| kept.iter().map(move |&col| (row, col)))
+            .map(|(row, col)| features.data[row * features.cols + col])
+            .collect();
+        Matrix {
+            rows: features.rows,
+            cols: kept.len(),
+            data,
         }
     }
 
@@ -343,7 +422,7 @@ impl FeatureConfig {
             center: self.stft.center,
         };
         let spectral = &self.spectral;
-        let parts = vec![
+        let mut parts = vec![
             self.append_deltas(self.log_mel_or_mfcc(
                 &cached_mel_filterbank(sr, n_fft, &self.mel)?.apply(&mel_input)?,
             )?)?,
@@ -354,16 +433,18 @@ impl FeatureConfig {
             spectral_rolloff(&magnitude, sr, n_fft, spectral.roll_percent)?,
             spectral_flatness(&magnitude, 1e-10, 2.0)?,
             spectral_contrast(&magnitude, sr, n_fft, &spectral.contrast)?,
-            crate::chroma::chroma_stft(
+        ];
+        if spectral.n_chroma > 0 {
+            parts.push(crate::chroma::chroma_stft(
                 &power,
                 sr,
                 n_fft,
                 None,
                 spectral.n_chroma,
                 Some(f64::INFINITY),
-            )?,
-            self.pitch_rows(samples, sr)?,
-        ];
+            )?);
+        }
+        parts.push(self.pitch_rows(samples, sr)?);
         // Different frame lengths can differ by a frame when not centred: keep the common span.
         let frames = parts.iter().map(|part| part.cols).min().unwrap_or(0);
         let aligned: Vec<Matrix> = parts

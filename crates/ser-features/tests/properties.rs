@@ -322,3 +322,68 @@ fn extract_bytes_matches_extract_file() {
         .unwrap_err();
     assert!(error.to_string().starts_with("upload.wav: "), "{error}");
 }
+
+/// Tone, 1 s of digital silence, tone: with `silence`, the features are those of the whole
+/// signal with the silent frames' columns taken out.
+#[test]
+fn silent_frames_are_dropped_after_extraction() {
+    let rate = 16_000usize;
+    let tone = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / rate as f32).sin())
+            .collect()
+    };
+    let samples: Vec<f32> = [tone(rate / 2), vec![0.0; rate], tone(rate / 2)].concat();
+    let mut config = native_rate_config(FeatureKind::All);
+    config.deltas.order = 1;
+    let whole = extract(&config, samples.clone(), rate as u32);
+    config.silence = Some(SilenceConfig { top_db: 30.0 });
+    let speech = extract(&config, samples.clone(), rate as u32);
+    assert_eq!(speech.n_features, whole.n_features);
+
+    let loud = ser_audio::non_silent_frames(&samples, 2048, 512, 30.0, None);
+    let kept: Vec<usize> = (0..whole.n_frames).filter(|&col| loud[col]).collect();
+    assert_eq!(speech.n_frames, kept.len());
+    // A frame is silent once its 2048 samples lie in the silence: at least 27 of 31 frames
+    // centred in it go, and none of the tone's.
+    let silent_frames = whole.n_frames - speech.n_frames;
+    assert!(
+        (27..=31).contains(&silent_frames),
+        "{silent_frames} frames dropped"
+    );
+    assert!(kept.contains(&0) && kept.contains(&(whole.n_frames - 1)));
+    for row in 0..whole.n_features {
+        let expected: Vec<f32> = kept.iter().map(|&col| whole.row(row)[col]).collect();
+        assert_eq!(speech.row(row), expected.as_slice(), "row {row}");
+    }
+
+    // Digital silence is all at the loudest level: nothing is dropped.
+    let quiet = extract(&config, vec![0.0; 8000], rate as u32);
+    assert_eq!(quiet.n_frames, expected_frames(8000, 512));
+
+    config.silence = Some(SilenceConfig { top_db: 0.0 });
+    let error = config
+        .extract(&Audio::new(samples, rate as u32))
+        .unwrap_err();
+    assert!(error.to_string().contains("silence.top_db"), "{error}");
+}
+
+#[test]
+fn chroma_can_be_left_out() {
+    let mut config = native_rate_config(FeatureKind::All);
+    let with_chroma = config.n_features();
+    config.spectral.n_chroma = 0;
+    let names = config.feature_names();
+    assert_eq!(names.len(), with_chroma - 12);
+    assert!(!names.iter().any(|name| name.starts_with("chroma")));
+    assert_eq!(names.last().map(String::as_str), Some("voiced_prob"));
+    let matrix = extract(&config, vec![0.1; 4096], 16_000);
+    assert_eq!(matrix.n_features, names.len());
+    assert!(!config.describe().contains("chroma"));
+    config.silence = Some(SilenceConfig { top_db: 30.0 });
+    assert!(
+        config
+            .describe()
+            .ends_with("frames within 30 dB of the loudest")
+    );
+}

@@ -18,7 +18,7 @@ those of ser's experiment files, on the same folds:
 Prints one JSON object per run and one summary line per protocol and standardisation;
 `--out FILE` also writes them as JSON lines. Features are cached in --cache (default
 ~/.cache/ser/egemaps) keyed by the clip's path, size and modification time.
-Needs: pip install opensmile scikit-learn numpy
+Needs: pip install opensmile scikit-learn numpy soundfile
 """
 import argparse
 import hashlib

@@ -346,3 +346,82 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     assert!(!output.status.success(), "{output:?}");
     assert!(!dir.path().join("nested.serb").exists());
 }
+
+/// `ser experiment --run` runs the experiment file's protocol with another recipe.
+#[test]
+fn experiment_run_flag_replaces_the_files_recipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let tess = data_dir().join("tess");
+    let mut manifest = String::from("path,label,speaker\n");
+    for (speaker, folder, label) in [
+        ("OAF", "OAF_angry", "angry"),
+        ("OAF", "OAF_Sad", "sad"),
+        ("YAF", "YAF_angry", "angry"),
+        ("YAF", "YAF_sad", "sad"),
+    ] {
+        for word in ["back", "bar"] {
+            let path = tess
+                .join(folder)
+                .join(format!("{speaker}_{word}_{label}.flac"));
+            manifest.push_str(&format!("{},{label},{speaker}\n", path.display()));
+        }
+    }
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    write("clips.csv", &manifest);
+    let recipe = |n_mfcc: usize| {
+        format!(
+            "[features]\nkind = \"mfcc\"\n[features.mfcc]\nn_mfcc = {n_mfcc}\n\
+             [model]\narchitecture = \"mlp\"\n[training]\nepochs = 1\npatience = 0\n"
+        )
+    };
+    write("file-recipe.toml", &recipe(20));
+    let other = write("other-recipe.toml", &recipe(13));
+    let experiment = write(
+        "experiment.toml",
+        "name = \"tiny\"\ncorpus = \"manifest\"\ndata = \"clips.csv\"\n\
+         validation_fraction = 0.0\nrun = \"file-recipe.toml\"\n\
+         [protocol]\nkind = \"speaker\"\ntest_speakers = [\"YAF\"]\n",
+    );
+    let out = dir.path().join("out");
+    let output = ser(&[
+        "experiment",
+        &experiment,
+        "--run",
+        &other,
+        "--cache-dir",
+        dir.path().join("cache").to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let bundle = glob::glob(&format!("{}/mlp/*/model.serb", out.display()))
+        .unwrap()
+        .next()
+        .expect("a trained run")
+        .unwrap();
+    let info = ser(&["model", "info", bundle.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains("13 MFCC"), "{text}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains(&format!("--run {other}")), "{report}");
+
+    let missing = dir.path().join("missing.toml");
+    let output = ser(&[
+        "experiment",
+        &experiment,
+        "--run",
+        missing.to_str().unwrap(),
+        "--out",
+        dir.path().join("out2").to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("missing.toml"),
+        "{output:?}"
+    );
+}

@@ -13,7 +13,7 @@ use super::Verbosity;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ser experiment experiments/tess-random.toml --out runs/tess-random\n  ser experiment experiments/tess-speaker.toml --architecture mlp --architecture cnn1d --out runs/speaker"
+    after_help = "Examples:\n  ser experiment experiments/tess-random.toml --out runs/tess-random\n  ser experiment experiments/tess-speaker.toml --architecture mlp --architecture cnn1d --out runs/speaker\n  ser experiment experiments/ravdess-actors.toml --run models/speech-frames.toml --out runs/ravdess-speech"
 )]
 pub struct ExperimentArgs {
     /// Experiment file (TOML): name, corpus, [protocol], run configuration.
@@ -27,6 +27,10 @@ pub struct ExperimentArgs {
     /// Override the number of training epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Base run file instead of the experiment file's `run` (the file's inline sections still
+    /// replace its sections): the same protocol with another recipe.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
     /// Feature cache folder shared by all runs (default: ser-data's cache folder).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -36,7 +40,10 @@ pub struct ExperimentArgs {
 }
 
 pub fn run(args: ExperimentArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
-    let config = ExperimentConfig::load(&args.config)?;
+    let mut config = ExperimentConfig::load(&args.config)?;
+    if let Some(run) = &args.run {
+        config.run = Some(run.clone());
+    }
     let options = ExperimentOptions {
         out_dir: args.out.clone(),
         cache_dir: (!args.no_cache).then(|| {
@@ -92,6 +99,9 @@ fn reproduce_command(args: &ExperimentArgs) -> String {
     }
     if let Some(epochs) = args.epochs {
         command.push_str(&format!(" --epochs {epochs}"));
+    }
+    if let Some(run) = &args.run {
+        command.push_str(&format!(" --run {}", run.display()));
     }
     command
 }

@@ -45,19 +45,26 @@ def egemaps(paths, cache: Path) -> np.ndarray:
                             feature_level=opensmile.FeatureLevel.Functionals)
     cache.mkdir(parents=True, exist_ok=True)
     rows = []
-    for path in paths:
+    for done, path in enumerate(paths, 1):
+        if done % 500 == 0:
+            print(f"eGeMAPS: {done} of {len(paths)} clips", file=sys.stderr, flush=True)
         stat = os.stat(path)
         key = hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
         cached = cache / f"{key}.npy"
         if cached.exists():
             rows.append(np.load(cached))
             continue
-        # soundfile reads FLAC, which openSMILE's own reader does not.
-        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
-        row = smile.process_signal(signal.mean(axis=1), rate).to_numpy(dtype=np.float64)[0]
+        try:
+            # soundfile reads FLAC, which openSMILE's own reader does not.
+            signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            row = smile.process_signal(signal.mean(axis=1), rate).to_numpy(dtype=np.float64)[0]
+        except Exception as error:  # one unreadable clip is left out, not the whole run
+            print(f"{path}: {error} (left out)", file=sys.stderr, flush=True)
+            rows.append(None)
+            continue
         np.save(cached, row)
         rows.append(row)
-    return np.array(rows)
+    return rows
 
 
 def standardise(features, speakers, train_idx, test_idx, how):
@@ -107,7 +114,9 @@ def main():
     if not any(corpus == "tess" for *_, corpus in clips) or not any(corpus == "ravdess" for *_, corpus in clips):
         sys.exit(f"needs TESS under {args.tess} and RAVDESS under {args.ravdess}")
     start = time.time()
-    features = egemaps([path for path, *_ in clips], Path(args.cache))
+    rows = egemaps([path for path, *_ in clips], Path(args.cache))
+    clips = [clip for clip, row in zip(clips, rows) if row is not None]
+    features = np.array([row for row in rows if row is not None])
     labels = np.array([label for _, _, label, _ in clips])
     speakers = np.array([speaker for _, speaker, _, _ in clips])
     corpus = np.array([corpus for *_, corpus in clips])

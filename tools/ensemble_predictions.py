@@ -41,6 +41,8 @@ def runs_of(folder: Path):
 def read(path: Path):
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
+    if not rows:
+        sys.exit(f"{path}: no predictions")
     labels = [column[2:] for column in rows[0] if column.startswith("p_")]
     return labels, {row["path"]: (row["truth"], np.array([float(row[f"p_{label}"]) for label in labels])) for row in rows}
 

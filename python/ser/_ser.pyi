@@ -307,7 +307,11 @@ class Model:
         """Architecture, feature configuration, labels and training facts."""
     @property
     def feature_config(self) -> dict[str, Any]:
-        """The feature configuration the model was trained with."""
+        """The feature configuration the model was trained with (of an ensemble whose models
+        read different features, the first model's)."""
+    @property
+    def feature_configs(self) -> list[dict[str, Any]]:
+        """Every feature configuration the model reads, each once (one for a single model)."""
     def predict(
         self,
         y: npt.ArrayLike,

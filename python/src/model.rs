@@ -167,10 +167,17 @@ impl Model {
         json_to_python(py, &self.classifier.info_json())
     }
 
-    /// The feature configuration the model was trained with (for `ser.FeatureExtractor`).
+    /// The feature configuration the model was trained with (for `ser.FeatureExtractor`); of
+    /// an ensemble whose models read different features, the first model's.
     #[getter]
     fn feature_config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_python(py, self.classifier.feature_config())
+    }
+
+    /// Every feature configuration the model reads, each once.
+    #[getter]
+    fn feature_configs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_python(py, &self.classifier.feature_configs())
     }
 
     /// Predicts mono samples `y` at `sr` Hz. Raises on failure.

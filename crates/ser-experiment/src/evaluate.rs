@@ -2,6 +2,7 @@
 
 use ser_data::{Clip, FeatureCache, SkippedClip};
 use ser_eval::{ClassificationReport, PredictionRow};
+use ser_features::FeatureMatrix;
 use ser_model::Classifier;
 
 use crate::ExperimentError;
@@ -61,19 +62,13 @@ pub fn evaluate_clips(
     for clip in clips {
         class_of(clip)?;
     }
-    let extracted = ser_data::extract_features_with(
-        clips,
-        classifier.feature_config(),
-        cache,
-        on_progress,
-        |config, path| config.extract_file(path),
-    )?;
+    let extracted = extract_every_set(classifier, clips, cache, on_progress)?;
     let clips = &extracted.clips;
     let truth = clips
         .iter()
         .map(class_of)
         .collect::<Result<Vec<usize>, _>>()?;
-    let matrices = &extracted.matrices;
+    let features = &extracted.features;
     let speakers = match test_speakers {
         TestSpeakers::Together => {
             ser_model::group_indices(clips.iter().map(|clip| clip.speaker.as_str()))
@@ -81,7 +76,7 @@ pub fn evaluate_clips(
         TestSpeakers::Alone => (0..clips.len()).collect(),
     };
     let probabilities =
-        classifier.predict_features(&matrices.iter().collect::<Vec<_>>(), &speakers)?;
+        classifier.predict_features(&features.iter().collect::<Vec<_>>(), &speakers)?;
     let predicted: Vec<usize> = probabilities.iter().map(|p| arg_max(p)).collect();
     let predictions = clips
         .iter()
@@ -102,6 +97,55 @@ pub fn evaluate_clips(
         predicted,
         skipped: extracted.skipped,
     })
+}
+
+/// The clips that every feature configuration of the classifier could analyse, with a matrix
+/// per configuration each ([`ser_model::ClipFeatures`]).
+struct ExtractedSets {
+    clips: Vec<Clip>,
+    features: Vec<Vec<FeatureMatrix>>,
+    skipped: Vec<SkippedClip>,
+}
+
+/// Extracts every clip once per feature configuration of `classifier` (through `cache` when
+/// given); a clip that one configuration cannot analyse is left out of all of them.
+fn extract_every_set(
+    classifier: &Classifier,
+    clips: &[Clip],
+    cache: Option<&FeatureCache>,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<ExtractedSets, ExperimentError> {
+    let mut sets = ExtractedSets {
+        clips: clips.to_vec(),
+        features: vec![Vec::new(); clips.len()],
+        skipped: Vec::new(),
+    };
+    for config in classifier.feature_configs() {
+        let extracted = ser_data::extract_features_with(
+            &sets.clips,
+            config,
+            cache,
+            on_progress,
+            |config, path| config.extract_file(path),
+        )?;
+        // The extracted clips are those of `sets.clips` in order, minus the skipped ones.
+        let mut matrices = extracted.clips.iter().zip(extracted.matrices).peekable();
+        let mut kept = ExtractedSets {
+            clips: Vec::with_capacity(extracted.clips.len()),
+            features: Vec::with_capacity(extracted.clips.len()),
+            skipped: sets.skipped,
+        };
+        for (clip, mut clip_features) in sets.clips.into_iter().zip(sets.features) {
+            if let Some((_, matrix)) = matrices.next_if(|(next, _)| next.path == clip.path) {
+                clip_features.push(matrix);
+                kept.clips.push(clip);
+                kept.features.push(clip_features);
+            }
+        }
+        kept.skipped.extend(extracted.skipped);
+        sets = kept;
+    }
+    Ok(sets)
 }
 
 /// Index of the largest value (the first one on ties; 0 for an empty slice).

@@ -93,3 +93,21 @@ fn every_ensemble_experiment_measures_the_embedded_models_recipe() {
         }
     }
 }
+
+/// The embedded ensemble's speech-frames cnn1d is the embedded cnn1d's network and training on
+/// the speech-frames MLP's features: what `ser experiment <X>-ensemble.toml --run
+/// models/speech-frames.toml` measures (README "Voices it never heard").
+#[test]
+fn the_speech_frames_cnn1d_is_the_cnn1d_recipe_on_the_speech_frames() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let [cnn1d, speech_mlp, speech_cnn1d] = [
+        "default-cnn1d.toml",
+        "speech-frames.toml",
+        "speech-frames-cnn1d.toml",
+    ]
+    .map(|file| RunConfig::load(&dir.join(file)).unwrap());
+    assert_eq!(speech_cnn1d.features, speech_mlp.features);
+    assert!(speech_cnn1d.features.silence.is_some());
+    assert_eq!(speech_cnn1d.model, cnn1d.model);
+    assert_eq!(speech_cnn1d.training, cnn1d.training);
+}

@@ -311,8 +311,8 @@ pub(crate) fn decode_any(bytes: &[u8]) -> Result<Bundle, ModelError> {
     })
 }
 
-/// Members of one ensemble: at least two, with the same labels and the same features (each
-/// clip is analysed once for all of them).
+/// Members of one ensemble: at least two, with the same labels. Their features may differ: a
+/// clip is analysed once per distinct feature configuration.
 fn check_members(members: &[BundleParts]) -> Result<(), ModelError> {
     let [first, others @ ..] = members else {
         return Err(ModelError::Config(
@@ -332,14 +332,6 @@ fn check_members(members: &[BundleParts]) -> Result<(), ModelError> {
                  tell the same emotions apart",
                 member.info.labels.join(", "),
                 first.info.labels.join(", ")
-            )));
-        }
-        if member.info.features != first.info.features {
-            return Err(ModelError::Config(format!(
-                "model {number} extracts other features ({}) than model 1 ({}): an ensemble's \
-                 models must be trained on the same [features]",
-                member.info.features.describe(),
-                first.info.features.describe()
             )));
         }
     }

@@ -22,8 +22,11 @@ use crate::record_check::check_module_record;
 /// Load once and share across threads: prediction takes `&self`.
 #[derive(Debug)]
 pub struct Classifier {
-    /// One model, or the models of an ensemble bundle (same labels and features).
+    /// One model, or the models of an ensemble bundle (same labels).
     members: Vec<Member>,
+    /// The members' feature configurations, each once, in the order members first use them:
+    /// a clip is analysed once per entry, however many members read it.
+    feature_configs: Vec<FeatureConfig>,
     ensemble: Option<EnsembleInfo>,
     device: Device,
 }
@@ -35,14 +38,31 @@ struct Member {
     networks: Vec<Network>,
     info: BundleInfo,
     normalizer: Normalizer,
+    /// Which of the classifier's feature configurations this model reads.
+    features: usize,
 }
 
 impl Member {
-    fn load(parts: BundleParts, device: &Device) -> Result<Self, ModelError> {
+    fn load(
+        parts: BundleParts,
+        device: &Device,
+        feature_configs: &mut Vec<FeatureConfig>,
+    ) -> Result<Self, ModelError> {
+        let features = match feature_configs
+            .iter()
+            .position(|config| *config == parts.info.features)
+        {
+            Some(index) => index,
+            None => {
+                feature_configs.push(parts.info.features.clone());
+                feature_configs.len() - 1
+            }
+        };
         Ok(Self {
             networks: load_networks(&parts.info, &parts.weights, device)?,
             info: parts.info,
             normalizer: parts.normalizer,
+            features,
         })
     }
 
@@ -53,7 +73,26 @@ impl Member {
             .map_or(1.0, |calibration| calibration.temperature)
     }
 
-    fn network_inputs<'a>(&self, matrices: &'a [FeatureMatrix]) -> Vec<Cow<'a, FeatureMatrix>> {
+    /// This model's matrix of every clip.
+    fn matrices<'a, C: ClipFeatures + ?Sized + 'a>(
+        &self,
+        clips: impl IntoIterator<Item = &'a C>,
+        configs: usize,
+    ) -> Result<Vec<&'a FeatureMatrix>, ModelError> {
+        clips
+            .into_iter()
+            .map(|clip| {
+                clip.matrix(self.features).ok_or_else(|| {
+                    ModelError::Config(format!(
+                        "the model reads {configs} feature sets per clip, a clip came with {}",
+                        clip.sets()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    fn network_inputs<'a>(&self, matrices: &[&'a FeatureMatrix]) -> Vec<Cow<'a, FeatureMatrix>> {
         matrices
             .iter()
             .map(|matrix| self.info.model.network_input(matrix))
@@ -61,16 +100,59 @@ impl Member {
     }
 }
 
+/// One clip's extracted features as a [`Classifier`] reads them: a matrix for each of its
+/// [`Classifier::feature_configs`], in that order. A single [`FeatureMatrix`] is the features
+/// of a clip for a classifier with one feature configuration (every model bundle, and the
+/// ensembles whose models share their features).
+pub trait ClipFeatures {
+    /// The matrix of feature configuration `index`, if the clip has it.
+    fn matrix(&self, index: usize) -> Option<&FeatureMatrix>;
+    /// How many feature sets the clip holds.
+    fn sets(&self) -> usize;
+}
+
+impl ClipFeatures for FeatureMatrix {
+    fn matrix(&self, index: usize) -> Option<&FeatureMatrix> {
+        (index == 0).then_some(self)
+    }
+
+    fn sets(&self) -> usize {
+        1
+    }
+}
+
+impl ClipFeatures for [FeatureMatrix] {
+    fn matrix(&self, index: usize) -> Option<&FeatureMatrix> {
+        self.get(index)
+    }
+
+    fn sets(&self) -> usize {
+        self.len()
+    }
+}
+
+impl ClipFeatures for Vec<FeatureMatrix> {
+    fn matrix(&self, index: usize) -> Option<&FeatureMatrix> {
+        self.get(index)
+    }
+
+    fn sets(&self) -> usize {
+        self.len()
+    }
+}
+
 impl Classifier {
     pub fn from_bundle_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let device = Device::flex();
         let Bundle { ensemble, members } = bundle::decode_any(bytes)?;
+        let mut feature_configs = Vec::new();
         let members = members
             .into_iter()
-            .map(|parts| Member::load(parts, &device))
+            .map(|parts| Member::load(parts, &device, &mut feature_configs))
             .collect::<Result<_, _>>()?;
         Ok(Self {
             members,
+            feature_configs,
             ensemble,
             device,
         })
@@ -94,9 +176,24 @@ impl Classifier {
         &self.members[0].info.labels
     }
 
-    /// The features every member is given (an ensemble's members share them).
+    /// The features of the (first) model: of an ensemble whose models read different
+    /// features, see [`Self::feature_configs`].
     pub fn feature_config(&self) -> &FeatureConfig {
-        &self.members[0].info.features
+        &self.feature_configs[0]
+    }
+
+    /// Every feature configuration the models read, each once: what [`ClipFeatures`] holds
+    /// for a clip, in this order.
+    pub fn feature_configs(&self) -> &[FeatureConfig] {
+        &self.feature_configs
+    }
+
+    /// Every feature configuration's matrix of one recording ([`ClipFeatures`]).
+    pub fn extract_audio(&self, audio: &Audio) -> Result<Vec<FeatureMatrix>, ModelError> {
+        self.feature_configs
+            .iter()
+            .map(|config| Ok(config.extract(audio)?))
+            .collect()
     }
 
     /// The bundle's description; of an ensemble, its first member's (see [`Self::members`]).
@@ -174,8 +271,8 @@ impl Classifier {
     /// [`Self::predict_audio`] for many recordings of one speaker (e.g. the segments of one
     /// recording) in one forward pass: with speaker normalisation they share one centre.
     pub fn predict_batch(&self, audios: &[Audio]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let matrices = self.extract(audios)?;
-        self.predict_features(&matrices.iter().collect::<Vec<_>>(), &vec![0; audios.len()])
+        let clips = self.extract(audios)?;
+        self.predict_features(&clips.iter().collect::<Vec<_>>(), &vec![0; audios.len()])
     }
 
     /// What these recordings of one speaker say about their voice (empty for a model
@@ -184,20 +281,21 @@ impl Classifier {
         if !self.normalizes_speakers() {
             return Ok(VoiceProfile::default());
         }
-        let matrices = self.extract(audios)?;
-        self.voice_profile_of_features(&matrices)
+        let clips = self.extract(audios)?;
+        self.voice_profile_of_features(&clips)
     }
 
-    /// [`Self::voice_profile`] of already extracted feature matrices.
-    pub fn voice_profile_of_features(
+    /// [`Self::voice_profile`] of already extracted features.
+    pub fn voice_profile_of_features<C: ClipFeatures>(
         &self,
-        matrices: &[FeatureMatrix],
+        clips: &[C],
     ) -> Result<VoiceProfile, ModelError> {
         let profiles = self
             .members
             .iter()
             .map(|member| {
-                let inputs = member.network_inputs(matrices);
+                let matrices = member.matrices(clips, self.feature_configs.len())?;
+                let inputs = member.network_inputs(&matrices);
                 member
                     .normalizer
                     .voice_profile(&inputs.iter().map(AsRef::as_ref).collect::<Vec<_>>())
@@ -224,23 +322,23 @@ impl Classifier {
         audios: &[Audio],
         voice: &VoiceProfile,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
-        let matrices = self.extract(audios)?;
-        self.predict_features_in_voice(&matrices.iter().collect::<Vec<_>>(), voice)
+        let clips = self.extract(audios)?;
+        self.predict_features_in_voice(&clips.iter().collect::<Vec<_>>(), voice)
     }
 
-    /// [`Self::predict_batch_in_voice`] for already extracted feature matrices.
-    pub fn predict_features_in_voice(
+    /// [`Self::predict_batch_in_voice`] for already extracted features.
+    pub fn predict_features_in_voice<C: ClipFeatures + ?Sized>(
         &self,
-        matrices: &[&FeatureMatrix],
+        clips: &[&C],
         voice: &VoiceProfile,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
-        self.probabilities(matrices, Voices::Known(voice))
+        self.probabilities(clips, Voices::Known(voice))
     }
 
-    fn extract(&self, audios: &[Audio]) -> Result<Vec<FeatureMatrix>, ModelError> {
+    fn extract(&self, audios: &[Audio]) -> Result<Vec<Vec<FeatureMatrix>>, ModelError> {
         audios
             .iter()
-            .map(|audio| Ok(self.feature_config().extract(audio)?))
+            .map(|audio| self.extract_audio(audio))
             .collect()
     }
 
@@ -252,22 +350,23 @@ impl Classifier {
             .any(|member| member.normalizer.speaker_prior.is_some())
     }
 
-    /// Calibrated probabilities for already extracted (not yet normalised) feature matrices:
+    /// Calibrated probabilities for already extracted (not yet normalised) features, a
+    /// [`FeatureMatrix`] per clip or, for models of several feature sets, [`ClipFeatures`]:
     /// the softmax of the logits divided by the bundle's temperature (1 without calibration);
     /// of an ensemble, the [`geometric_mean`] of its members' calibrated probabilities.
     /// `speakers` gives each clip's speaker ([`crate::group_indices`]); it matters only to
     /// models with speaker normalisation.
-    pub fn predict_features(
+    pub fn predict_features<C: ClipFeatures + ?Sized>(
         &self,
-        matrices: &[&FeatureMatrix],
+        clips: &[&C],
         speakers: &[usize],
     ) -> Result<Vec<Vec<f32>>, ModelError> {
-        self.probabilities(matrices, Voices::Groups(speakers))
+        self.probabilities(clips, Voices::Groups(speakers))
     }
 
-    fn probabilities(
+    fn probabilities<C: ClipFeatures + ?Sized>(
         &self,
-        matrices: &[&FeatureMatrix],
+        clips: &[&C],
         voices: Voices<'_>,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
         let mut start = 0;
@@ -283,11 +382,12 @@ impl Classifier {
                 other => other,
             };
             start += width;
+            let matrices = member.matrices(clips.iter().copied(), self.feature_configs.len())?;
             members.push(predict_probabilities(
                 &member.networks,
                 &member.normalizer,
                 &member.info.model,
-                matrices,
+                &matrices,
                 member_voices,
                 &self.device,
                 member.temperature(),
@@ -296,7 +396,7 @@ impl Classifier {
         if members.len() == 1 {
             return Ok(members.pop().unwrap_or_default());
         }
-        Ok((0..matrices.len())
+        Ok((0..clips.len())
             .map(|clip| {
                 let clip_members: Vec<&[f32]> = members
                     .iter()

@@ -30,7 +30,7 @@ pub use calibration::{
     Calibration, PROBABILITY_FLOOR, fit_temperature, geometric_mean, log_probabilities, mean_nll,
     retemper, softmax_with_temperature,
 };
-pub use classifier::Classifier;
+pub use classifier::{Classifier, ClipFeatures};
 pub use config::{
     Architecture, AugmentConfig, ConvConfig, CrnnConfig, DenseConfig, LrSchedule, ModelConfig,
     OptimizerKind, RecurrentConfig, RunConfig, Span, SpeakerNormalization, TrainConfig,

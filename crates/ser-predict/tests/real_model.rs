@@ -173,9 +173,16 @@ fn a_folder_of_one_speaker_is_heard_as_one_voice() {
         assert_eq!(summary.failed, 0);
         rows
     };
-    let matrices: Vec<_> = files
+    // Every feature set of the model, as `ser eval` extracts them.
+    let matrices: Vec<Vec<_>> = files
         .iter()
-        .map(|path| model.feature_config().extract_file(path).unwrap())
+        .map(|path| {
+            model
+                .feature_configs()
+                .iter()
+                .map(|config| config.extract_file(path).unwrap())
+                .collect()
+        })
         .collect();
     let matrices: Vec<_> = matrices.iter().collect();
     let by_folder = ser_model::group_indices(files.iter().map(|path| path.parent()));

@@ -254,11 +254,23 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     let corpus = format!("manifest={}", manifest_path.display());
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let cache = path("cache");
-    for architecture in ["mlp", "cnn1d"] {
+    // The cnn1d reads other features than the MLP (the default ones): 13 MFCCs of the speech
+    // frames. An ensemble analyses each clip once per feature set.
+    let speech_frames = path("speech-frames.toml");
+    std::fs::write(
+        &speech_frames,
+        "[features]\nkind = \"mfcc\"\n[features.mfcc]\nn_mfcc = 13\n[features.silence]\ntop_db = 30.0\n",
+    )
+    .unwrap();
+    let default_features = path("default-features.toml");
+    std::fs::write(&default_features, "").unwrap();
+    for (architecture, run_file) in [("mlp", &default_features), ("cnn1d", &speech_frames)] {
         let output = ser(&[
             "train",
             "--corpus",
             &corpus,
+            "--config",
+            run_file,
             "--architecture",
             architecture,
             "--epochs",
@@ -302,6 +314,7 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
         "2 models: mlp + cnn1d,",
         "model 2 of the ensemble:",
         "architecture:  cnn1d",
+        "13 MFCC, frames within 30 dB of the loudest",
         "Heard angry and sad only.",
     ] {
         assert!(text.contains(expected), "no '{expected}' in:\n{text}");
@@ -322,6 +335,22 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     assert_eq!(probabilities.len(), 7, "{record}");
     let sum: f64 = probabilities.values().map(|p| p.as_f64().unwrap()).sum();
     assert!((sum - 1.0).abs() < 1e-4, "{record}");
+
+    // ser eval extracts both feature sets (through the cache) and scores every clip.
+    let output = ser(&[
+        "eval",
+        "--model",
+        &ensemble,
+        "--corpus",
+        &corpus,
+        "--cache-dir",
+        &cache,
+        "--out",
+        &path("eval"),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let predictions = std::fs::read_to_string(dir.path().join("eval/predictions.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), 1 + 12, "{predictions}");
 
     let output = ser(&[
         "model",

@@ -38,10 +38,10 @@ pub enum ModelCommand {
     /// Join trained bundles (e.g. an MLP and a cnn1d) into one ensemble bundle.
     #[command(
         after_help = "Examples:\n  ser model ensemble runs/mlp/model.serb runs/cnn1d/model.serb --out ensemble.serb\n\n\
-            Every clip is analysed once and judged by each model with its own normalisation and \
-            temperature; the ensemble's probabilities are the normalised geometric mean of \
-            theirs (what `ensemble = true` scores in `ser experiment`). The models must have \
-            the same labels and [features]."
+            Every clip is analysed once per distinct [features] of the models and judged by \
+            each model with its own features, normalisation and temperature; the ensemble's \
+            probabilities are the normalised geometric mean of theirs (what `ensemble = true` \
+            scores in `ser experiment`). The models must have the same labels."
     )]
     Ensemble(EnsembleArgs),
 }

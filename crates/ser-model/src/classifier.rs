@@ -6,8 +6,8 @@ use std::path::Path;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
-use ser_audio::Audio;
-use ser_features::{FeatureConfig, FeatureMatrix};
+use ser_audio::{Audio, PreprocessConfig};
+use ser_features::{FeatureConfig, FeatureError, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, Bundle, BundleInfo, BundleParts, EnsembleInfo, ModelCard};
@@ -188,11 +188,31 @@ impl Classifier {
         &self.feature_configs
     }
 
-    /// Every feature configuration's matrix of one recording ([`ClipFeatures`]).
+    /// Every feature configuration's matrix of one recording ([`ClipFeatures`]), each equal to
+    /// [`FeatureConfig::extract`]'s.
     pub fn extract_audio(&self, audio: &Audio) -> Result<Vec<FeatureMatrix>, ModelError> {
+        // Configurations that prepare the audio alike (sample rate, trimming, ...) share it:
+        // resampling is a good part of the work.
+        let mut prepared: Vec<(&PreprocessConfig, Audio)> = Vec::new();
         self.feature_configs
             .iter()
-            .map(|config| Ok(config.extract(audio)?))
+            .map(|config| {
+                let index = match prepared.iter().position(|(done, _)| **done == config.audio) {
+                    Some(index) => index,
+                    None => {
+                        let audio = config
+                            .audio
+                            .apply(audio.clone())
+                            .map_err(FeatureError::from)?;
+                        prepared.push((&config.audio, audio));
+                        prepared.len() - 1
+                    }
+                };
+                let audio = &prepared[index].1;
+                Ok(config
+                    .extract_prepared(&audio.samples, f64::from(audio.sample_rate))?
+                    .to_features())
+            })
             .collect()
     }
 

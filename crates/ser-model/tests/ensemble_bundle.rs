@@ -296,6 +296,11 @@ fn models_of_different_features_each_read_their_own() {
         .collect();
     assert_eq!(features[0][0].n_features, 4);
     assert_eq!(features[0][1].n_features, 6);
+    for (audio, clip) in audios.iter().zip(&features) {
+        for (config, matrix) in ensemble.feature_configs().iter().zip(clip) {
+            assert_eq!(matrix, &config.extract(audio).unwrap());
+        }
+    }
     let same_speaker = vec![0; audios.len()];
     let from_features = ensemble
         .predict_features(&features.iter().collect::<Vec<_>>(), &same_speaker)

@@ -254,7 +254,10 @@ fn models_of_different_features_each_read_their_own() {
         &ensemble_bundle(&[mlp_bytes.clone(), mlp_bytes.clone()]).unwrap(),
     )
     .unwrap();
-    assert_eq!(same_features.feature_configs(), [mlp_features.clone()]);
+    assert_eq!(
+        same_features.feature_configs(),
+        std::slice::from_ref(&mlp_features)
+    );
 
     let mlp = Classifier::from_bundle_bytes(&mlp_bytes).unwrap();
     let cnn = Classifier::from_bundle_bytes(&cnn_bytes).unwrap();

@@ -279,6 +279,13 @@ impl FeatureConfig {
 
     /// Features of samples that are already preprocessed, in f64 (bins x frames layout).
     pub fn extract_prepared(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+        self.extract_shared(&mut SharedAnalysis::new(samples, sr))
+    }
+
+    /// [`Self::extract_prepared`] of `shared`'s signal, reusing the analyses that other
+    /// configurations already made of it (the same result as without sharing).
+    pub fn extract_shared(&self, shared: &mut SharedAnalysis<'_>) -> Result<Matrix, FeatureError> {
+        let (samples, sr) = (shared.samples, shared.sr);
         if self.deltas.order > 2 {
             return Err(FeatureError::invalid("deltas.order must be 0, 1 or 2"));
         }
@@ -296,8 +303,8 @@ impl FeatureConfig {
                 let base = self.log_mel_or_mfcc(&mel)?;
                 self.append_deltas(base)?
             }
-            FeatureKind::Pitch => self.pitch_rows(samples, sr)?,
-            FeatureKind::All => self.all(samples, sr)?,
+            FeatureKind::Pitch => shared.pitch(self)?,
+            FeatureKind::All => self.all(shared)?,
         };
         Ok(match &self.silence {
             Some(silence) => self.drop_silent_frames(features, samples, silence),
@@ -406,9 +413,10 @@ impl FeatureConfig {
         })
     }
 
-    fn all(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+    fn all(&self, shared: &mut SharedAnalysis<'_>) -> Result<Matrix, FeatureError> {
+        let (samples, sr) = (shared.samples, shared.sr);
         let n_fft = self.stft.n_fft;
-        let magnitude = spectrogram(samples, &self.stft, 1.0)?;
+        let magnitude = shared.magnitude(&self.stft)?;
         let mut power = magnitude.clone();
         power.data.iter_mut().for_each(|v| *v *= *v);
         let mel_input = if self.mel.power == 2.0 {
@@ -444,7 +452,7 @@ impl FeatureConfig {
                 Some(f64::INFINITY),
             )?);
         }
-        parts.push(self.pitch_rows(samples, sr)?);
+        parts.push(shared.pitch(self)?);
         // Different frame lengths can differ by a frame when not centred: keep the common span.
         let frames = parts.iter().map(|part| part.cols).min().unwrap_or(0);
         let aligned: Vec<Matrix> = parts
@@ -452,5 +460,47 @@ impl FeatureConfig {
             .map(|part| part.truncate_columns(frames))
             .collect();
         Ok(Matrix::stack(&aligned))
+    }
+}
+
+/// What several feature configurations can share of one prepared signal: its magnitude
+/// spectrograms and pitch tracks, the costly parts of kind `all`, each computed once per
+/// STFT / pitch setting (an ensemble whose models read different features of the same audio).
+pub struct SharedAnalysis<'a> {
+    samples: &'a [f32],
+    sr: f64,
+    magnitudes: Vec<(StftConfig, Matrix)>,
+    /// Keyed by the pitch settings and the STFT's hop and centring, which frame the track.
+    pitch_tracks: Vec<((PitchConfig, usize, bool), Matrix)>,
+}
+
+impl<'a> SharedAnalysis<'a> {
+    /// Nothing analysed yet of `samples` (already preprocessed) at `sr` Hz.
+    pub fn new(samples: &'a [f32], sr: f64) -> Self {
+        Self {
+            samples,
+            sr,
+            magnitudes: Vec::new(),
+            pitch_tracks: Vec::new(),
+        }
+    }
+
+    fn magnitude(&mut self, stft: &StftConfig) -> Result<Matrix, FeatureError> {
+        if let Some((_, magnitude)) = self.magnitudes.iter().find(|(done, _)| done == stft) {
+            return Ok(magnitude.clone());
+        }
+        let magnitude = spectrogram(self.samples, stft, 1.0)?;
+        self.magnitudes.push((*stft, magnitude.clone()));
+        Ok(magnitude)
+    }
+
+    fn pitch(&mut self, config: &FeatureConfig) -> Result<Matrix, FeatureError> {
+        let key = (config.pitch, config.stft.hop_length, config.stft.center);
+        if let Some((_, track)) = self.pitch_tracks.iter().find(|(done, _)| *done == key) {
+            return Ok(track.clone());
+        }
+        let track = config.pitch_rows(self.samples, self.sr)?;
+        self.pitch_tracks.push((key, track.clone()));
+        Ok(track)
     }
 }

@@ -21,8 +21,8 @@ pub mod stft;
 
 pub use chroma::chroma_stft;
 pub use config::{
-    DeltaConfig, FeatureConfig, FeatureKind, PitchConfig, PitchMethod, SilenceConfig,
-    SpectralConfig,
+    DeltaConfig, FeatureConfig, FeatureKind, PitchConfig, PitchMethod, SharedAnalysis,
+    SilenceConfig, SpectralConfig,
 };
 pub use db::{DbConfig, DbReference, power_to_db};
 pub use delta::delta;

@@ -387,3 +387,31 @@ fn chroma_can_be_left_out() {
             .ends_with("frames within 30 dB of the loudest")
     );
 }
+
+/// Configurations that analyse one signal together (an ensemble's feature sets) share its
+/// spectrograms and pitch tracks, and each gets exactly what it gets alone.
+#[test]
+fn shared_analysis_changes_no_value() {
+    let audio = ser_audio::signals::mix(
+        &ser_audio::signals::melody(16_000, 1.5, -12.0),
+        &ser_audio::signals::white_noise(16_000, 1.5, -40.0, 3),
+    );
+    let every_frame = native_rate_config(FeatureKind::All);
+    let mut speech_frames = every_frame.clone();
+    speech_frames.mfcc.n_mfcc = 13;
+    speech_frames.spectral.n_chroma = 0;
+    speech_frames.silence = Some(SilenceConfig { top_db: 30.0 });
+    let mut other_hop = every_frame.clone();
+    other_hop.stft.hop_length = 256;
+    let mut pyin = every_frame.clone();
+    pyin.pitch.method = PitchMethod::Pyin;
+    let mfcc = native_rate_config(FeatureKind::Mfcc);
+    let configs = [every_frame, speech_frames, other_hop, pyin, mfcc];
+    let sr = f64::from(audio.sample_rate);
+    let mut shared = SharedAnalysis::new(&audio.samples, sr);
+    for config in &configs {
+        let together = config.extract_shared(&mut shared).unwrap();
+        let alone = config.extract_prepared(&audio.samples, sr).unwrap();
+        assert_eq!(together, alone, "{}", config.describe());
+    }
+}

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use ser_audio::{Audio, PreprocessConfig};
-use ser_features::{FeatureConfig, FeatureError, FeatureMatrix};
+use ser_features::{FeatureConfig, FeatureError, FeatureMatrix, SharedAnalysis};
 
 use crate::ModelError;
 use crate::bundle::{self, Bundle, BundleInfo, BundleParts, EnsembleInfo, ModelCard};
@@ -191,28 +191,32 @@ impl Classifier {
     /// Every feature configuration's matrix of one recording ([`ClipFeatures`]), each equal to
     /// [`FeatureConfig::extract`]'s.
     pub fn extract_audio(&self, audio: &Audio) -> Result<Vec<FeatureMatrix>, ModelError> {
-        // Configurations that prepare the audio alike (sample rate, trimming, ...) share it:
-        // resampling is a good part of the work.
+        // Configurations that prepare the audio alike (sample rate, trimming, ...) share it,
+        // and the spectrograms and pitch tracks of it that they have in common.
         let mut prepared: Vec<(&PreprocessConfig, Audio)> = Vec::new();
+        let mut prepared_for = Vec::with_capacity(self.feature_configs.len());
+        for config in &self.feature_configs {
+            let index = match prepared.iter().position(|(done, _)| **done == config.audio) {
+                Some(index) => index,
+                None => {
+                    let audio = config
+                        .audio
+                        .apply(audio.clone())
+                        .map_err(FeatureError::from)?;
+                    prepared.push((&config.audio, audio));
+                    prepared.len() - 1
+                }
+            };
+            prepared_for.push(index);
+        }
+        let mut analyses: Vec<SharedAnalysis<'_>> = prepared
+            .iter()
+            .map(|(_, audio)| SharedAnalysis::new(&audio.samples, f64::from(audio.sample_rate)))
+            .collect();
         self.feature_configs
             .iter()
-            .map(|config| {
-                let index = match prepared.iter().position(|(done, _)| **done == config.audio) {
-                    Some(index) => index,
-                    None => {
-                        let audio = config
-                            .audio
-                            .apply(audio.clone())
-                            .map_err(FeatureError::from)?;
-                        prepared.push((&config.audio, audio));
-                        prepared.len() - 1
-                    }
-                };
-                let audio = &prepared[index].1;
-                Ok(config
-                    .extract_prepared(&audio.samples, f64::from(audio.sample_rate))?
-                    .to_features())
-            })
+            .zip(prepared_for)
+            .map(|(config, index)| Ok(config.extract_shared(&mut analyses[index])?.to_features()))
             .collect()
     }
 

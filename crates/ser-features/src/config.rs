@@ -170,6 +170,36 @@ impl FeatureConfig {
             .to_features())
     }
 
+    /// Every configuration's features of one recording, each equal to [`Self::extract`]'s:
+    /// configurations that prepare the audio alike (rate, trimming, ...) prepare it once, and
+    /// share the spectrograms and pitch tracks they have in common ([`SharedAnalysis`]).
+    pub fn extract_each(
+        configs: &[FeatureConfig],
+        audio: &Audio,
+    ) -> Result<Vec<FeatureMatrix>, FeatureError> {
+        let mut prepared: Vec<(&PreprocessConfig, Audio)> = Vec::new();
+        let mut prepared_for = Vec::with_capacity(configs.len());
+        for config in configs {
+            let index = match prepared.iter().position(|(done, _)| **done == config.audio) {
+                Some(index) => index,
+                None => {
+                    prepared.push((&config.audio, config.audio.apply(audio.clone())?));
+                    prepared.len() - 1
+                }
+            };
+            prepared_for.push(index);
+        }
+        let mut analyses: Vec<SharedAnalysis<'_>> = prepared
+            .iter()
+            .map(|(_, audio)| SharedAnalysis::new(&audio.samples, f64::from(audio.sample_rate)))
+            .collect();
+        configs
+            .iter()
+            .zip(prepared_for)
+            .map(|(config, index)| Ok(config.extract_shared(&mut analyses[index])?.to_features()))
+            .collect()
+    }
+
     /// Decodes `path` and extracts its features; errors name the file.
     pub fn extract_file(&self, path: &Path) -> Result<FeatureMatrix, FeatureError> {
         let decoded = ser_audio::decode_file(path)?;

@@ -414,4 +414,18 @@ fn shared_analysis_changes_no_value() {
         let alone = config.extract_prepared(&audio.samples, sr).unwrap();
         assert_eq!(together, alone, "{}", config.describe());
     }
+    // From the recording: another sample rate is prepared apart, the rest share theirs.
+    let mut resampled = configs[0].clone();
+    resampled.audio.sample_rate = Some(22_050);
+    let configs = [configs.to_vec(), vec![resampled]].concat();
+    let each = FeatureConfig::extract_each(&configs, &audio).unwrap();
+    assert_eq!(each.len(), configs.len());
+    for (config, matrix) in configs.iter().zip(&each) {
+        assert_eq!(
+            matrix,
+            &config.extract(&audio).unwrap(),
+            "{}",
+            config.describe()
+        );
+    }
 }

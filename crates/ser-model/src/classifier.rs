@@ -6,8 +6,8 @@ use std::path::Path;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
-use ser_audio::{Audio, PreprocessConfig};
-use ser_features::{FeatureConfig, FeatureError, FeatureMatrix, SharedAnalysis};
+use ser_audio::Audio;
+use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
 use crate::bundle::{self, Bundle, BundleInfo, BundleParts, EnsembleInfo, ModelCard};
@@ -133,11 +133,11 @@ impl ClipFeatures for [FeatureMatrix] {
 
 impl ClipFeatures for Vec<FeatureMatrix> {
     fn matrix(&self, index: usize) -> Option<&FeatureMatrix> {
-        self.get(index)
+        self.as_slice().matrix(index)
     }
 
     fn sets(&self) -> usize {
-        self.len()
+        self.as_slice().sets()
     }
 }
 
@@ -191,33 +191,7 @@ impl Classifier {
     /// Every feature configuration's matrix of one recording ([`ClipFeatures`]), each equal to
     /// [`FeatureConfig::extract`]'s.
     pub fn extract_audio(&self, audio: &Audio) -> Result<Vec<FeatureMatrix>, ModelError> {
-        // Configurations that prepare the audio alike (sample rate, trimming, ...) share it,
-        // and the spectrograms and pitch tracks of it that they have in common.
-        let mut prepared: Vec<(&PreprocessConfig, Audio)> = Vec::new();
-        let mut prepared_for = Vec::with_capacity(self.feature_configs.len());
-        for config in &self.feature_configs {
-            let index = match prepared.iter().position(|(done, _)| **done == config.audio) {
-                Some(index) => index,
-                None => {
-                    let audio = config
-                        .audio
-                        .apply(audio.clone())
-                        .map_err(FeatureError::from)?;
-                    prepared.push((&config.audio, audio));
-                    prepared.len() - 1
-                }
-            };
-            prepared_for.push(index);
-        }
-        let mut analyses: Vec<SharedAnalysis<'_>> = prepared
-            .iter()
-            .map(|(_, audio)| SharedAnalysis::new(&audio.samples, f64::from(audio.sample_rate)))
-            .collect();
-        self.feature_configs
-            .iter()
-            .zip(prepared_for)
-            .map(|(config, index)| Ok(config.extract_shared(&mut analyses[index])?.to_features()))
-            .collect()
+        Ok(FeatureConfig::extract_each(&self.feature_configs, audio)?)
     }
 
     /// The bundle's description; of an ensemble, its first member's (see [`Self::members`]).

@@ -13,6 +13,9 @@ use crate::spectral::{
     spectral_flatness, spectral_rolloff, zero_crossing_rate,
 };
 use crate::stft::{StftConfig, spectrogram};
+use crate::voice::{
+    alpha_ratio, hammarberg_index, harmonics_to_noise, spectral_flux, spectral_slope,
+};
 use crate::{FeatureError, FeatureMatrix, Matrix};
 
 /// Which frame-level features [`FeatureConfig::extract`] produces.
@@ -125,7 +128,23 @@ pub struct FeatureConfig {
     /// (and feature cache keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub silence: Option<SilenceConfig>,
+    /// Kind `all` only: append the eGeMAPS voice-quality descriptors ([`crate::voice`]: alpha
+    /// ratio, Hammarberg index, spectral slopes 0-500 and 500-1500 Hz, spectral flux,
+    /// harmonics-to-noise ratio). Left out of the serialised form when off, as `silence`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub voice_quality: bool,
 }
+
+/// Row names of the voice-quality descriptors, in the order [`FeatureConfig::extract`] appends
+/// them.
+const VOICE_QUALITY_NAMES: [&str; 6] = [
+    "alpha_ratio",
+    "hammarberg_index",
+    "spectral_slope_0_500",
+    "spectral_slope_500_1500",
+    "spectral_flux",
+    "hnr",
+];
 
 /// Which frames count as silent: librosa.effects.split's criterion (frame RMS more than
 /// `top_db` below the clip's loudest frame) on the feature frames (frame length n_fft, the
@@ -157,6 +176,7 @@ impl Default for FeatureConfig {
             pitch: PitchConfig::default(),
             spectral: SpectralConfig::default(),
             silence: None,
+            voice_quality: false,
         }
     }
 }
@@ -244,12 +264,17 @@ impl FeatureConfig {
         } else {
             ""
         };
+        let voice = if self.voice_quality && self.kind == FeatureKind::All {
+            ", voice quality"
+        } else {
+            ""
+        };
         let what = match self.kind {
             FeatureKind::Mfcc => format!("{} MFCC{deltas}", self.mfcc.n_mfcc),
             FeatureKind::LogMel => format!("log-mel ({} bands){deltas}", self.mel.n_mels),
             FeatureKind::Pitch => pitch.to_string(),
             FeatureKind::All => format!(
-                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape{chroma} and {pitch}",
+                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape{chroma}{voice} and {pitch}",
                 self.mfcc.n_mfcc
             ),
         };
@@ -302,6 +327,9 @@ impl FeatureConfig {
                 ));
                 names.extend(numbered("chroma", self.spectral.n_chroma));
                 names.extend(pitch_names());
+                if self.voice_quality {
+                    names.extend(VOICE_QUALITY_NAMES.map(String::from));
+                }
                 names
             }
         }
@@ -326,6 +354,11 @@ impl FeatureConfig {
                 "silence.top_db must be a positive number of dB, got {}",
                 silence.top_db
             )));
+        }
+        if self.voice_quality && self.kind != FeatureKind::All {
+            return Err(FeatureError::invalid(
+                "voice_quality adds to the features of kind \"all\" only",
+            ));
         }
         let features = match self.kind {
             FeatureKind::Mfcc | FeatureKind::LogMel => {
@@ -408,14 +441,20 @@ impl FeatureConfig {
         Ok(Matrix::stack(&parts))
     }
 
-    fn pitch_rows(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
-        let yin_config = YinConfig {
+    /// The pitch range and frames of the pitch track (and of the harmonics-to-noise ratio),
+    /// on the STFT's hop and centring.
+    fn pitch_framing(&self) -> YinConfig {
+        YinConfig {
             fmin: self.pitch.fmin,
             fmax: self.pitch.fmax,
             frame_length: self.pitch.frame_length,
             hop_length: Some(self.stft.hop_length),
             center: self.stft.center,
-        };
+        }
+    }
+
+    fn pitch_rows(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+        let yin_config = self.pitch_framing();
         let rows: Vec<Vec<f64>> = match self.pitch.method {
             PitchMethod::Yin => vec![yin(samples, sr, &yin_config, self.pitch.trough_threshold)?],
             PitchMethod::Pyin => {
@@ -483,6 +522,21 @@ impl FeatureConfig {
             )?);
         }
         parts.push(shared.pitch(self)?);
+        if self.voice_quality {
+            let hnr = harmonics_to_noise(samples, sr, &self.pitch_framing())?;
+            parts.extend([
+                alpha_ratio(&magnitude, sr, n_fft)?,
+                hammarberg_index(&magnitude, sr, n_fft)?,
+                spectral_slope(&magnitude, sr, n_fft, 0.0, 500.0)?,
+                spectral_slope(&magnitude, sr, n_fft, 500.0, 1500.0)?,
+                spectral_flux(&magnitude),
+                Matrix {
+                    rows: 1,
+                    cols: hnr.len(),
+                    data: hnr,
+                },
+            ]);
+        }
         // Different frame lengths can differ by a frame when not centred: keep the common span.
         let frames = parts.iter().map(|part| part.cols).min().unwrap_or(0);
         let aligned: Vec<Matrix> = parts

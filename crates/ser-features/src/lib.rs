@@ -18,6 +18,7 @@ pub mod pitch;
 pub mod spectral;
 mod stats;
 pub mod stft;
+pub mod voice;
 
 pub use chroma::chroma_stft;
 pub use config::{
@@ -37,3 +38,4 @@ pub use spectral::{
 };
 pub use stats::{DEFAULT_STATISTICS, Statistic, pool_statistics, pooled_names};
 pub use stft::{PadMode, StftConfig, Window, spectrogram, stft};
+pub use voice::{alpha_ratio, hammarberg_index, harmonics_to_noise, spectral_flux, spectral_slope};

@@ -91,11 +91,11 @@ struct YinFrames {
 }
 
 impl YinConfig {
-    fn hop(&self) -> usize {
+    pub(crate) fn hop(&self) -> usize {
         self.hop_length.unwrap_or(self.frame_length / 4)
     }
 
-    fn validate(&self, sr: f64) -> Result<(), FeatureError> {
+    pub(crate) fn validate(&self, sr: f64) -> Result<(), FeatureError> {
         if self.fmax > sr / 2.0 {
             return Err(FeatureError::invalid(format!(
                 "fmax={:.3} cannot exceed the Nyquist frequency {}",
@@ -158,18 +158,18 @@ impl YinConfig {
 }
 
 /// FFT autocorrelation (`librosa.autocorrelate`) with reusable plans.
-struct Autocorrelation {
+pub(crate) struct Autocorrelation {
     size: usize,
 }
 
 impl Autocorrelation {
-    fn new(frame_length: usize) -> Self {
+    pub(crate) fn new(frame_length: usize) -> Self {
         Self {
             size: (2 * frame_length - 1).next_power_of_two(),
         }
     }
 
-    fn compute(&self, frame: &[f64], max_size: usize) -> Result<Vec<f64>, FeatureError> {
+    pub(crate) fn compute(&self, frame: &[f64], max_size: usize) -> Result<Vec<f64>, FeatureError> {
         let forward = forward_plan(self.size);
         let inverse = inverse_plan(self.size);
         let mut input = vec![0.0; self.size];

@@ -105,7 +105,7 @@ pub fn zero_crossing_rate(y: &[f32], framing: &Framing) -> Result<Matrix, Featur
     })
 }
 
-fn check_bins(s: &Matrix, n_fft: usize) -> Result<(), FeatureError> {
+pub(crate) fn check_bins(s: &Matrix, n_fft: usize) -> Result<(), FeatureError> {
     if s.rows != n_fft / 2 + 1 || s.rows == 0 {
         return Err(FeatureError::invalid(format!(
             "spectrogram has {} bins, n_fft={n_fft} needs {}",
@@ -117,7 +117,7 @@ fn check_bins(s: &Matrix, n_fft: usize) -> Result<(), FeatureError> {
 }
 
 /// Per-frame helper: `per_frame(column)` for every column of `s`, as a 1 x frames row.
-fn per_column(s: &Matrix, per_frame: impl Fn(&[f64]) -> f64) -> Matrix {
+pub(crate) fn per_column(s: &Matrix, per_frame: impl Fn(&[f64]) -> f64) -> Matrix {
     let data = (0..s.cols).map(|t| per_frame(&s.column(t))).collect();
     Matrix {
         rows: 1,

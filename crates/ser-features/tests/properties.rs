@@ -35,9 +35,11 @@ proptest! {
         kind in prop_oneof![Just(FeatureKind::Mfcc), Just(FeatureKind::LogMel), Just(FeatureKind::Pitch), Just(FeatureKind::All)],
         order in 0usize..3,
         seed in any::<u32>(),
+        voice_quality in any::<bool>(),
     ) {
         let mut config = native_rate_config(kind);
         config.deltas.order = order;
+        config.voice_quality = voice_quality && kind == FeatureKind::All;
         let samples: Vec<f32> = (0..len).map(|i| (((i as u32).wrapping_mul(2_654_435_761) ^ seed) as f32 / u32::MAX as f32) - 0.5).collect();
         let matrix = extract(&config, samples, 16_000);
         prop_assert_eq!(matrix.n_features, config.n_features());
@@ -401,6 +403,7 @@ fn shared_analysis_changes_no_value() {
     speech_frames.mfcc.n_mfcc = 13;
     speech_frames.spectral.n_chroma = 0;
     speech_frames.silence = Some(SilenceConfig { top_db: 30.0 });
+    speech_frames.voice_quality = true;
     let mut other_hop = every_frame.clone();
     other_hop.stft.hop_length = 256;
     let mut pyin = every_frame.clone();

@@ -106,12 +106,17 @@ pub(crate) fn resample_between(
                 cache.truncate(CACHED_RESAMPLERS_PER_THREAD);
             }
         }
-        // process_all trims the startup delay and returns ceil(n * to / from) frames.
+        // process_all trims the startup delay and returns ceil(n * to / from) frames, that
+        // ceiling taken in floating point: one frame too many where the ratio is a whole
+        // number (1323 samples from 22050 to 48000 Hz give 2881), so cut to the exact one.
         let output = cache[0]
             .resampler
             .process_all(&adapter, samples.len(), None)
             .map_err(|e| AudioError::Resample(e.to_string()))?;
-        Ok(output.take_data())
+        let exact = (samples.len() as u64 * u64::from(to_rate)).div_ceil(u64::from(from_rate));
+        let mut data = output.take_data();
+        data.truncate(exact as usize);
+        Ok(data)
     })
 }
 

@@ -180,3 +180,10 @@ proptest! {
         prop_assert!(out.samples.iter().all(|s| s.is_finite()));
     }
 }
+
+/// A whole-number ratio, where rubato's floating-point ceiling gave one sample too many.
+#[test]
+fn a_whole_number_ratio_gives_exactly_that_many_samples() {
+    let audio = Audio::new(vec![0.25; 1323], 22_050);
+    assert_eq!(resample(&audio, 48_000).unwrap().samples.len(), 2880);
+}

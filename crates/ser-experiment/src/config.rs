@@ -8,8 +8,11 @@
 //! # corpora = [{ kind = "tess" }, { kind = "ravdess", data = "../data/ravdess" }]
 //! validation_fraction = 0.1  # share of the training part used for early stopping
 //! architectures = ["cnn1d"]  # optional; one set of runs per architecture
-//! ensemble = false           # optional; also score the architectures' average, clip by clip
+//! ensemble = false           # optional; also score the models' average, clip by clip
 //! run = "run.toml"           # optional base run file ([model], [features], [training])
+//! # or models of different recipes, each a run file used as it is (instead of run,
+//! # architectures and the inline sections); each is named by its file's stem:
+//! # members = ["../models/default.toml", "../models/speech-frames.toml"]
 //!
 //! [protocol]
 //! kind = "random"            # random | speaker | speaker_folds | kfold | cross_corpus
@@ -101,8 +104,12 @@ pub struct ExperimentConfig {
     /// One set of runs per architecture; empty means the run configuration's architecture.
     #[serde(default)]
     pub architectures: Vec<Architecture>,
-    /// Also score the ensemble of the architectures: each test clip's probabilities are the
-    /// normalised geometric mean of the architectures' (the average of their log-probabilities).
+    /// Run files of models of different recipes (features, model, training), each run as it
+    /// is and named by its file stem; instead of `run`, `architectures` and inline sections.
+    #[serde(default)]
+    pub members: Vec<PathBuf>,
+    /// Also score the ensemble of the models: each test clip's probabilities are the
+    /// normalised geometric mean of the models' (the average of their log-probabilities).
     #[serde(default)]
     pub ensemble: bool,
     /// Base run file; the inline sections below replace its sections.
@@ -132,6 +139,7 @@ impl ExperimentConfig {
         };
         config.data.as_mut().map(resolve);
         config.run.as_mut().map(resolve);
+        config.members.iter_mut().for_each(resolve);
         for source in &mut config.corpora {
             source.resolve_against(base_dir);
         }
@@ -188,6 +196,20 @@ impl ExperimentConfig {
         if !self.corpora.is_empty() && self.data.is_some() {
             return Err("give either corpus/data or corpora, not both".into());
         }
+        if !self.members.is_empty() {
+            let alongside = [
+                ("run", self.run.is_some()),
+                ("architectures", !self.architectures.is_empty()),
+                ("[model]", self.model.is_some()),
+                ("[features]", self.features.is_some()),
+                ("[training]", self.training.is_some()),
+            ];
+            if let Some((name, _)) = alongside.iter().find(|(_, given)| *given) {
+                return Err(format!(
+                    "members are run files used as they are: {name} cannot go with them"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -228,6 +250,62 @@ impl ExperimentConfig {
             self.architectures.clone()
         }
     }
+
+    /// The models to run, in order: the members, or the run configuration once per
+    /// architecture (`architectures` replaces the experiment's when not empty).
+    pub fn models(
+        &self,
+        architectures: &[Architecture],
+    ) -> Result<Vec<ModelRecipe>, ExperimentError> {
+        if self.members.is_empty() {
+            let run = self.run_config()?;
+            let architectures = if architectures.is_empty() {
+                self.architectures(&run)
+            } else {
+                architectures.to_vec()
+            };
+            return Ok(architectures
+                .into_iter()
+                .map(|architecture| {
+                    let mut run = run.clone();
+                    run.model.architecture = architecture;
+                    ModelRecipe {
+                        name: architecture.as_str().to_string(),
+                        run,
+                    }
+                })
+                .collect());
+        }
+        if !architectures.is_empty() {
+            return Err(ExperimentError::InvalidInput(
+                "the experiment's models are its members: other architectures cannot replace them"
+                    .into(),
+            ));
+        }
+        let mut models: Vec<ModelRecipe> = Vec::with_capacity(self.members.len());
+        for path in &self.members {
+            let name = path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if models.iter().any(|model| model.name == name) {
+                return Err(ExperimentError::InvalidInput(format!(
+                    "two members are named {name:?} (by their file stems): rename one"
+                )));
+            }
+            let run = RunConfig::load(path)?;
+            models.push(ModelRecipe { name, run });
+        }
+        Ok(models)
+    }
+}
+
+/// One model of an experiment: its name (the architecture, or the member's file stem; also
+/// its folder in the output) and its run configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRecipe {
+    pub name: String,
+    pub run: RunConfig,
 }
 
 #[cfg(test)]
@@ -308,6 +386,64 @@ mod tests {
         assert_eq!(run.model.architecture, Architecture::Mlp);
         assert_eq!(run.training.epochs, 2);
         assert_eq!(config.architectures(&run), vec![Architecture::Mlp]);
+        let names = |models: Vec<ModelRecipe>| -> Vec<String> {
+            models.into_iter().map(|model| model.name).collect()
+        };
+        assert_eq!(names(config.models(&[]).unwrap()), ["mlp"]);
+        let replaced = config
+            .models(&[Architecture::Cnn1d, Architecture::Mlp])
+            .unwrap();
+        assert_eq!(replaced[0].run.model.architecture, Architecture::Cnn1d);
+        assert_eq!(replaced[0].run.training.epochs, 2);
+        assert_eq!(names(replaced), ["cnn1d", "mlp"]);
+    }
+
+    #[test]
+    fn members_are_run_files_named_by_their_stems() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.toml"),
+            "[model]\narchitecture = \"mlp\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("other")).unwrap();
+        std::fs::write(
+            dir.path().join("other/a.toml"),
+            "[model]\narchitecture = \"cnn1d\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("b.toml"),
+            "[model]\narchitecture = \"cnn1d\"\n",
+        )
+        .unwrap();
+        let load = |members: &str| {
+            ExperimentConfig::from_toml(
+                &format!(
+                    "name = \"m\"\nmembers = {members}\n[protocol]\nkind = \"kfold\"\nk = 2\n"
+                ),
+                dir.path(),
+                Path::new("m.toml"),
+            )
+            .unwrap()
+        };
+        let config = load("[\"a.toml\", \"b.toml\"]");
+        assert_eq!(config.members[0], dir.path().join("a.toml"));
+        let models = config.models(&[]).unwrap();
+        assert_eq!(models[0].name, "a");
+        assert_eq!(models[1].name, "b");
+        assert_eq!(models[1].run.model.architecture, Architecture::Cnn1d);
+        let error = load("[\"a.toml\", \"other/a.toml\"]")
+            .models(&[])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("two members are named \"a\""),
+            "{error}"
+        );
+        let error = load("[\"a.toml\", \"missing.toml\"]")
+            .models(&[])
+            .unwrap_err();
+        assert!(error.to_string().contains("missing.toml"), "{error}");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use ser_eval::report::EvaluationRun;
 use ser_eval::{ClassificationReport, PredictionRow};
-use ser_model::Architecture;
 use serde::Serialize;
 
 use crate::ExperimentError;
@@ -34,7 +33,8 @@ pub struct EnsembleRun {
 /// The ensemble's runs, aggregated as an architecture's are.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnsembleSummary {
-    pub members: Vec<Architecture>,
+    /// The models' names in the experiment.
+    pub members: Vec<String>,
     pub runs: Vec<EnsembleRun>,
     pub accuracy: MeanStd,
     pub macro_f1: MeanStd,
@@ -52,8 +52,7 @@ impl EnsembleSummary {
     }
 }
 
-fn title_of(members: &[Architecture]) -> String {
-    let members: Vec<&str> = members.iter().map(|a| a.as_str()).collect();
+fn title_of(members: &[String]) -> String {
     format!("ensemble ({})", members.join(" + "))
 }
 
@@ -122,22 +121,19 @@ fn combine(labels: &[String], rows: &[&PredictionRow]) -> Result<PredictionRow, 
 /// Scores the ensemble of `members` on every split they were run on (runs of the same name)
 /// and writes each split's evaluation and the pooled figures under [`ENSEMBLE_DIR`].
 pub fn summarize_ensemble(
-    members: &[Architecture],
+    members: &[String],
     runs: &[RunResult],
     out_dir: &Path,
 ) -> Result<EnsembleSummary, ExperimentError> {
     let dir = out_dir.join(ENSEMBLE_DIR);
-    let splits: Vec<&RunResult> = runs
-        .iter()
-        .filter(|run| run.architecture == members[0])
-        .collect();
+    let splits: Vec<&RunResult> = runs.iter().filter(|run| run.model == members[0]).collect();
     let mut ensemble_runs = Vec::with_capacity(splits.len());
     for split in splits {
         let same_split: Vec<&RunResult> = members
             .iter()
-            .map(|&member| {
+            .map(|member| {
                 runs.iter()
-                    .find(|run| run.architecture == member && run.name == split.name)
+                    .find(|run| &run.model == member && run.name == split.name)
                     .ok_or_else(|| {
                         ExperimentError::InvalidInput(format!(
                             "no run of {member} on {} to join the ensemble",

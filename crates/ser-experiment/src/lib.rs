@@ -14,11 +14,11 @@ mod error;
 mod evaluate;
 mod runner;
 
-pub use config::{ExperimentConfig, Protocol};
+pub use config::{ExperimentConfig, ModelRecipe, Protocol};
 pub use ensemble::{ENSEMBLE_DIR, EnsembleRun, EnsembleSummary, geometric_mean_predictions};
 pub use error::ExperimentError;
 pub use evaluate::{Evaluation, TestSpeakers, evaluate_clips};
 pub use runner::{
-    ArchitectureSummary, ExperimentOptions, ExperimentSummary, MeanStd, REPORT_FILE,
-    RUN_CONFIG_FILE, RunResult, SUMMARY_FILE, run_experiment,
+    ExperimentOptions, ExperimentSummary, MeanStd, ModelSummary, REPORT_FILE, RUN_CONFIG_FILE,
+    RunResult, SUMMARY_FILE, run_experiment,
 };

@@ -17,7 +17,7 @@ use ser_model::{
 use serde::Serialize;
 
 use crate::ExperimentError;
-use crate::config::{ExperimentConfig, Protocol};
+use crate::config::{ExperimentConfig, ModelRecipe, Protocol};
 use crate::ensemble::{EnsembleSummary, summarize_ensemble};
 use crate::evaluate::{Evaluation, evaluate_clips};
 
@@ -38,6 +38,8 @@ pub struct ExperimentOptions {
 /// One trained and evaluated run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
+    /// The model's name in the experiment (its architecture, or the member's file stem).
+    pub model: String,
     pub architecture: Architecture,
     /// e.g. `seed 3`, `test YAF`, `fold 2/5`.
     pub name: String,
@@ -72,9 +74,11 @@ impl MeanStd {
     }
 }
 
-/// The runs of one architecture, aggregated.
+/// The runs of one model, aggregated.
 #[derive(Debug, Clone, Serialize)]
-pub struct ArchitectureSummary {
+pub struct ModelSummary {
+    /// The model's name in the experiment (its architecture, or the member's file stem).
+    pub model: String,
     pub architecture: Architecture,
     pub runs: usize,
     pub accuracy: MeanStd,
@@ -95,8 +99,8 @@ pub struct ExperimentSummary {
     pub name: String,
     pub protocol: Protocol,
     pub runs: Vec<RunResult>,
-    pub architectures: Vec<ArchitectureSummary>,
-    /// The architectures' ensemble, when the experiment asks for it.
+    pub models: Vec<ModelSummary>,
+    /// The models' ensemble, when the experiment asks for it.
     pub ensemble: Option<EnsembleSummary>,
     pub total_seconds: f64,
     pub report_path: PathBuf,
@@ -104,7 +108,8 @@ pub struct ExperimentSummary {
 
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const REPORT_FILE: &str = "report.md";
-/// The effective run configuration, saved so a single run can be repeated with `ser train`.
+/// Each model's effective run configuration (in its folder), saved so a single run can be
+/// repeated with `ser train`.
 pub const RUN_CONFIG_FILE: &str = "run.toml";
 
 /// How one run splits the data.
@@ -126,42 +131,42 @@ pub fn run_experiment(
     progress: &dyn TrainProgress,
 ) -> Result<ExperimentSummary, ExperimentError> {
     let started = Instant::now();
-    let mut run_config = config.run_config()?;
-    if let Some(epochs) = options.epochs {
-        run_config.training.epochs = epochs;
-        run_config.training.validate()?;
+    let mut models = config.models(&options.architectures)?;
+    for model in &mut models {
+        if let Some(epochs) = options.epochs {
+            model.run.training.epochs = epochs;
+            model.run.training.validate()?;
+        }
     }
-    let architectures = if options.architectures.is_empty() {
-        config.architectures(&run_config)
-    } else {
-        options.architectures.clone()
-    };
-    if config.ensemble && distinct(&architectures) < 2 {
+    if config.ensemble && models.len() < 2 {
+        let names: Vec<&str> = models.iter().map(|model| model.name.as_str()).collect();
         return Err(ExperimentError::InvalidInput(format!(
-            "an ensemble needs at least two architectures, the experiment runs {architectures:?}"
+            "an ensemble needs at least two models, the experiment runs {names:?}"
         )));
     }
     let out_dir = &options.out_dir;
-    std::fs::create_dir_all(out_dir).map_err(|e| ExperimentError::io(out_dir, e))?;
-    let run_file = out_dir.join(RUN_CONFIG_FILE);
-    std::fs::write(&run_file, run_config.to_toml())
-        .map_err(|e| ExperimentError::io(&run_file, e))?;
+    for model in &models {
+        let model_dir = out_dir.join(&model.name);
+        std::fs::create_dir_all(&model_dir).map_err(|e| ExperimentError::io(&model_dir, e))?;
+        let run_file = model_dir.join(RUN_CONFIG_FILE);
+        std::fs::write(&run_file, model.run.to_toml())
+            .map_err(|e| ExperimentError::io(&run_file, e))?;
+    }
 
     let sources = config.sources();
     let corpus = ser_data::load_corpora(&sources)?;
-    let plan = plan_runs(config, &corpus, run_config.training.seed);
+    let plan = plan_runs(config, &corpus, models[0].run.training.seed);
     let cache = options.cache_dir.clone().map(FeatureCache::new);
-    let total_runs = plan.len() * architectures.len();
+    let total_runs = plan.len() * models.len();
     let mut runs = Vec::with_capacity(total_runs);
-    for &architecture in &architectures {
+    for model in &models {
         for planned in &plan {
             progress.stage(&format!(
-                "run {}/{total_runs}: {architecture}, {}",
+                "run {}/{total_runs}: {}, {}",
                 runs.len() + 1,
+                model.name,
                 planned.name
             ));
-            let mut run = run_config.clone();
-            run.model.architecture = architecture;
             let context = RunContext {
                 config,
                 options,
@@ -170,42 +175,36 @@ pub fn run_experiment(
                 cache: cache.as_ref(),
                 progress,
             };
-            runs.push(context.execute(planned, run)?);
+            runs.push(context.execute(planned, &model.name, model.run.clone())?);
         }
     }
+    let names: Vec<String> = models.iter().map(|model| model.name.clone()).collect();
     let ensemble = config
         .ensemble
-        .then(|| summarize_ensemble(&architectures, &runs, out_dir))
+        .then(|| summarize_ensemble(&names, &runs, out_dir))
         .transpose()?;
-    let architectures: Vec<ArchitectureSummary> = architectures
+    let model_summaries: Vec<ModelSummary> = models
         .iter()
-        .map(|&architecture| summarize(architecture, &runs, out_dir))
+        .map(|model| summarize(model, &runs, out_dir))
         .collect::<Result<_, _>>()?;
     let report_path = out_dir.join(REPORT_FILE);
     let mut summary = ExperimentSummary {
         name: config.name.clone(),
         protocol: config.protocol.clone(),
         runs,
-        architectures,
+        models: model_summaries,
         ensemble,
         total_seconds: 0.0,
         report_path: report_path.clone(),
     };
     summary.total_seconds = started.elapsed().as_secs_f64();
-    write_report(config, options, &run_config, &corpus, &summary)?;
+    write_report(config, options, &models, &corpus, &summary)?;
     let summary_path = out_dir.join(SUMMARY_FILE);
     let json = serde_json::to_vec_pretty(&summary).map_err(|error| {
         ExperimentError::InvalidInput(format!("cannot encode the summary: {error}"))
     })?;
     std::fs::write(&summary_path, json).map_err(|e| ExperimentError::io(&summary_path, e))?;
     Ok(summary)
-}
-
-fn distinct(architectures: &[Architecture]) -> usize {
-    let mut seen = architectures.to_vec();
-    seen.sort_by_key(|architecture| architecture.as_str());
-    seen.dedup();
-    seen.len()
 }
 
 fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<PlannedRun> {
@@ -307,10 +306,11 @@ impl RunContext<'_> {
     fn execute(
         &self,
         planned: &PlannedRun,
+        model: &str,
         mut run: RunConfig,
     ) -> Result<RunResult, ExperimentError> {
         let architecture = run.model.architecture;
-        let relative_dir = PathBuf::from(architecture.as_str()).join(&planned.slug);
+        let relative_dir = PathBuf::from(model).join(&planned.slug);
         let run_dir = self.options.out_dir.join(&relative_dir);
         let started = Instant::now();
         let (outcome, test_clips) = match &planned.split {
@@ -345,7 +345,7 @@ impl RunContext<'_> {
 
         let log = read_training_log(&run_dir.join(ser_model::METRICS_FILE))?;
         let split = outcome.info.split.clone();
-        let title = format!("{}: {architecture}, {}", self.config.name, planned.name);
+        let title = format!("{}: {model}, {}", self.config.name, planned.name);
         let description = format!(
             "Corpus {}, split {split}. Trained {} epochs, weights of epoch {}.",
             outcome.info.corpus,
@@ -371,7 +371,7 @@ impl RunContext<'_> {
             .calibration
             .map_or(f64::NAN, |calibration| calibration.ece);
         self.progress.stage(&format!(
-            "{architecture}, {}: accuracy {:.2}%, macro-F1 {:.3}, UAR {:.3}, ECE {ece:.3} \
+            "{model}, {}: accuracy {:.2}%, macro-F1 {:.3}, UAR {:.3}, ECE {ece:.3} \
              ({train_seconds:.0} s)",
             planned.name,
             100.0 * report.accuracy,
@@ -379,6 +379,7 @@ impl RunContext<'_> {
             report.uar
         ));
         Ok(RunResult {
+            model: model.to_string(),
             architecture,
             name: planned.name.clone(),
             dir: relative_dir,
@@ -436,29 +437,28 @@ fn pick(clips: &[Clip], indices: &[usize]) -> Vec<Clip> {
     indices.iter().map(|&i| clips[i].clone()).collect()
 }
 
-/// Aggregates one architecture's runs and draws its pooled confusion matrix into
-/// `<out>/<architecture>/confusion_matrix.{png,svg}`.
+/// Aggregates one model's runs and draws its pooled confusion matrix into
+/// `<out>/<model>/confusion_matrix.{png,svg}`.
 fn summarize(
-    architecture: Architecture,
+    model: &ModelRecipe,
     runs: &[RunResult],
     out_dir: &Path,
-) -> Result<ArchitectureSummary, ExperimentError> {
-    let mine: Vec<&RunResult> = runs
-        .iter()
-        .filter(|run| run.architecture == architecture)
-        .collect();
+) -> Result<ModelSummary, ExperimentError> {
+    let mine: Vec<&RunResult> = runs.iter().filter(|run| run.model == model.name).collect();
     if mine.is_empty() {
         return Err(ExperimentError::InvalidInput(format!(
-            "no runs of {architecture} to summarise"
+            "no runs of {} to summarise",
+            model.name
         )));
     }
     let (pooled, pooled_calibration) = pool_runs(
         mine.iter()
             .map(|run| (&run.report, run.predictions.as_slice())),
-        &out_dir.join(architecture.as_str()),
+        &out_dir.join(&model.name),
     )?;
-    Ok(ArchitectureSummary {
-        architecture,
+    Ok(ModelSummary {
+        model: model.name.clone(),
+        architecture: model.run.model.architecture,
         runs: mine.len(),
         accuracy: MeanStd::of(mine.iter().map(|run| run.report.accuracy)),
         macro_f1: MeanStd::of(mine.iter().map(|run| run.report.macro_f1)),
@@ -553,39 +553,67 @@ fn protocol_description(protocol: &Protocol) -> String {
 fn write_report(
     config: &ExperimentConfig,
     options: &ExperimentOptions,
-    run: &RunConfig,
+    models: &[ModelRecipe],
     corpus: &Corpus,
     summary: &ExperimentSummary,
 ) -> Result<(), ExperimentError> {
     let mut markdown = MarkdownReport::new(&config.name);
-    let training = &run.training;
     let validation = if config.validation_fraction > 0.0 {
         format!(
-            "{:.0}% of each training part (early stopping, patience {}; the best epoch is kept)",
+            "{:.0}% of each training part (early stopping with the model's patience; the best \
+             epoch is kept)",
             100.0 * config.validation_fraction,
-            training.patience
         )
     } else {
         "none (the last epoch is kept)".to_string()
     };
     markdown.paragraph(&format!(
-        "Corpus: {} ({} clips, {} speakers). Protocol: {}. Validation: {validation}. Features: \
-         {} ({} rows per frame). Training: up to {} epochs, batch {}, learning rate {}; model \
-         input: {}. Total wall time {:.1} min on this machine. Run configuration: \
-         [{RUN_CONFIG_FILE}]({RUN_CONFIG_FILE}).",
+        "Corpus: {} ({} clips, {} speakers). Protocol: {}. Validation: {validation}. Total \
+         wall time {:.1} min on this machine.",
         corpus.name,
         corpus.clips.len(),
         corpus.speakers().len(),
         protocol_description(&config.protocol),
-        run.features.describe(),
-        run.features.n_features(),
-        training.epochs,
-        training.batch_size,
-        training.learning_rate,
-        run.model.describe_input(),
         summary.total_seconds / 60.0
     ));
-    if run.model.speaker_normalization.enabled {
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|model| {
+            let run = &model.run;
+            let training = &run.training;
+            vec![
+                model.name.clone(),
+                format!(
+                    "{} ({} rows per frame)",
+                    run.features.describe(),
+                    run.features.n_features()
+                ),
+                run.model.describe_input(),
+                format!(
+                    "up to {} epochs, batch {}, learning rate {}, {} calibration folds",
+                    training.epochs,
+                    training.batch_size,
+                    training.learning_rate,
+                    training.calibration_folds
+                ),
+                format!("[{RUN_CONFIG_FILE}]({}/{RUN_CONFIG_FILE})", model.name),
+            ]
+        })
+        .collect();
+    markdown.table(
+        &[
+            "model",
+            "features",
+            "model input",
+            "training",
+            "run configuration",
+        ],
+        &rows,
+    );
+    if models
+        .iter()
+        .any(|model| model.run.model.speaker_normalization.enabled)
+    {
         markdown.paragraph(match config.test_clips {
             crate::TestSpeakers::Together => {
                 "Test clips: each test speaker's clips are normalised together (no labels read)."
@@ -604,16 +632,16 @@ fn write_report(
          test clips)",
     );
     let mut rows: Vec<Vec<String>> = summary
-        .architectures
+        .models
         .iter()
-        .map(|arch| {
+        .map(|model| {
             summary_row(
-                arch.architecture.to_string(),
-                arch.runs,
-                [arch.accuracy, arch.macro_f1, arch.uar],
-                arch.ece,
-                arch.pooled_calibration.ece,
-                arch.train_seconds.mean,
+                model.model.clone(),
+                model.runs,
+                [model.accuracy, model.macro_f1, model.uar],
+                model.ece,
+                model.pooled_calibration.ece,
+                model.train_seconds.mean,
             )
         })
         .collect();
@@ -640,13 +668,13 @@ fn write_report(
         ],
         &rows,
     );
-    for arch in &summary.architectures {
-        let name = arch.architecture.as_str();
+    for model in &summary.models {
+        let name = model.model.as_str();
         markdown.section(&format!("{name}: runs"));
         let runs: Vec<&RunResult> = summary
             .runs
             .iter()
-            .filter(|run| run.architecture == arch.architecture)
+            .filter(|run| run.model == model.model)
             .collect();
         let metrics: Vec<RunMetrics> = runs
             .iter()
@@ -697,13 +725,13 @@ fn write_report(
         );
         markdown.section(&format!(
             "{name}: confusion matrix pooled over the {} runs' test clips",
-            arch.runs
+            model.runs
         ));
         markdown.image(
             &format!("{name} pooled confusion matrix"),
             &format!("{name}/confusion_matrix.png"),
         );
-        markdown.classification(&arch.pooled);
+        markdown.classification(&model.pooled);
         if let Some(first) = runs.first() {
             markdown.section(&format!("{name}: training curves ({})", first.name));
             markdown.image(

@@ -28,10 +28,10 @@ fn every_shipped_experiment_file_loads_with_its_run_configuration() {
     for path in files {
         let config = ExperimentConfig::load(&path)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        let run = config
-            .run_config()
+        let models = config
+            .models(&[])
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        assert!(!config.architectures(&run).is_empty(), "{}", path.display());
+        assert!(!models.is_empty(), "{}", path.display());
     }
 }
 
@@ -48,7 +48,7 @@ fn every_ensemble_experiment_measures_the_embedded_models_recipe() {
     let ensembles: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
         .into_iter()
         .map(|path| (path.clone(), ExperimentConfig::load(&path).unwrap()))
-        .filter(|(_, config)| config.ensemble)
+        .filter(|(_, config)| config.ensemble && config.members.is_empty())
         .collect();
     assert!(
         ensembles.len() >= 5,
@@ -110,4 +110,44 @@ fn the_speech_frames_cnn1d_is_the_cnn1d_recipe_on_the_speech_frames() {
     assert!(speech_cnn1d.features.silence.is_some());
     assert_eq!(speech_cnn1d.model, cnn1d.model);
     assert_eq!(speech_cnn1d.training, cnn1d.training);
+}
+
+/// The experiments of the embedded model's own recipe list its four members, the run files
+/// tools/train_default_model.sh trains, each used as it is.
+#[test]
+fn the_default_recipe_experiments_run_the_embedded_models_members() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let recipes = [
+        "models/default.toml",
+        "models/default-cnn1d.toml",
+        "models/speech-frames.toml",
+        "models/speech-frames-cnn1d.toml",
+    ];
+    let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
+    let with_members: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
+        .into_iter()
+        .map(|path| (path.clone(), ExperimentConfig::load(&path).unwrap()))
+        .filter(|(_, config)| !config.members.is_empty())
+        .collect();
+    assert!(
+        !with_members.is_empty(),
+        "no experiment of the default recipe"
+    );
+    for (path, config) in with_members {
+        assert!(config.ensemble, "{}", path.display());
+        let models = config.models(&[]).unwrap();
+        assert_eq!(models.len(), recipes.len(), "{}", path.display());
+        for (model, recipe) in models.iter().zip(recipes) {
+            assert!(
+                script.contains(recipe),
+                "{recipe} not trained by the script"
+            );
+            assert_eq!(
+                model.run,
+                RunConfig::load(&root.join(recipe)).unwrap(),
+                "{}: {recipe}",
+                path.display()
+            );
+        }
+    }
 }

@@ -89,7 +89,8 @@ fn two_fold_experiment_writes_every_artefact_and_the_report_table() {
     let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
 
     assert_eq!(summary.runs.len(), 2);
-    assert_eq!(summary.architectures.len(), 1);
+    assert_eq!(summary.models.len(), 1);
+    assert_eq!(summary.models[0].model, "mlp");
     for run in &summary.runs {
         assert_eq!(run.test_clips, 14, "each fold tests half of the 28 clips");
         assert_eq!(run.report.total(), 14);
@@ -122,7 +123,7 @@ fn two_fold_experiment_writes_every_artefact_and_the_report_table() {
         let classifier = Classifier::load(&run_dir.join("model.serb")).unwrap();
         assert_eq!(classifier.labels().len(), 7);
     }
-    let pooled = &summary.architectures[0].pooled;
+    let pooled = &summary.models[0].pooled;
     assert_eq!(
         pooled.total(),
         28,
@@ -132,7 +133,7 @@ fn two_fold_experiment_writes_every_artefact_and_the_report_table() {
         "mlp/confusion_matrix.png",
         "mlp/confusion_matrix.svg",
         SUMMARY_FILE,
-        "run.toml",
+        "mlp/run.toml",
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
@@ -408,7 +409,7 @@ fn an_ensemble_of_two_architectures_scores_the_geometric_mean_of_their_runs() {
     let error = run_experiment(&experiment("true", "[\"mlp\"]"), &options, &SilentProgress)
         .unwrap_err()
         .to_string();
-    assert!(error.contains("at least two architectures"), "{error}");
+    assert!(error.contains("at least two models"), "{error}");
     assert!(
         !out.exists(),
         "refused before anything is trained or written"
@@ -472,4 +473,97 @@ fn an_ensemble_of_two_architectures_scores_the_geometric_mean_of_their_runs() {
         "ensemble row missing:\n{report}"
     );
     assert!(out.join("ensemble/confusion_matrix.png").is_file());
+}
+
+#[test]
+fn members_of_different_recipes_run_side_by_side_and_together() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "manifest.csv", &["OAF", "YAF"]);
+    // Two recipes: an MLP on 8 MFCCs, and a cnn1d on 6 MFCCs of the speech frames.
+    std::fs::create_dir(dir.path().join("recipes")).unwrap();
+    let mlp = "[features]\nkind = \"mfcc\"\n[features.mfcc]\nn_mfcc = 8\n\
+               [model]\narchitecture = \"mlp\"\n[model.mlp]\nhidden = [16]\n\
+               [training]\nepochs = 1\nbatch_size = 8\n";
+    let cnn = "[features]\nkind = \"mfcc\"\n[features.mfcc]\nn_mfcc = 6\n\
+               [features.silence]\ntop_db = 30.0\n\
+               [model]\narchitecture = \"cnn1d\"\nframes = 16\n[model.cnn1d]\nchannels = [8]\n\
+               [training]\nepochs = 1\nbatch_size = 8\n";
+    std::fs::write(dir.path().join("recipes/small-mlp.toml"), mlp).unwrap();
+    std::fs::write(dir.path().join("recipes/speech-cnn.toml"), cnn).unwrap();
+    let experiment = |extra: &str| {
+        ExperimentConfig::from_toml(
+            &format!(
+                r#"
+                name = "tiny members"
+                corpus = "manifest"
+                data = "manifest.csv"
+                validation_fraction = 0.0
+                members = ["recipes/small-mlp.toml", "recipes/speech-cnn.toml"]
+                ensemble = true
+                {extra}
+                [protocol]
+                kind = "kfold"
+                k = 2
+                "#
+            ),
+            dir.path(),
+            Path::new("members.toml"),
+        )
+    };
+    for (extra, refused) in [
+        ("run = \"recipes/small-mlp.toml\"", "run"),
+        ("architectures = [\"mlp\"]", "architectures"),
+        ("[training]\nepochs = 3", "[training]"),
+    ] {
+        let error = experiment(extra).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("{refused} cannot go with them")),
+            "{error}"
+        );
+    }
+    let config = experiment("").unwrap();
+    let out = dir.path().join("out");
+    let options = ExperimentOptions {
+        out_dir: out.clone(),
+        cache_dir: Some(dir.path().join("cache")),
+        ..ExperimentOptions::default()
+    };
+    let replaced = ExperimentOptions {
+        architectures: vec![ser_model::Architecture::Mlp],
+        ..options.clone()
+    };
+    let error = run_experiment(&config, &replaced, &SilentProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("members"), "{error}");
+
+    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    let names: Vec<&str> = summary.models.iter().map(|m| m.model.as_str()).collect();
+    assert_eq!(names, ["small-mlp", "speech-cnn"]);
+    assert_eq!(summary.runs.len(), 4);
+    for (member, text) in [("small-mlp", mlp), ("speech-cnn", cnn)] {
+        let recipe = ser_model::RunConfig::from_toml(text).unwrap();
+        let saved = ser_model::RunConfig::load(&out.join(member).join("run.toml")).unwrap();
+        assert_eq!(saved, recipe, "{member}'s run.toml is its recipe");
+        for run in summary.runs.iter().filter(|run| run.model == member) {
+            assert!(run.dir.starts_with(member), "{}", run.dir.display());
+            assert_eq!(run.architecture, recipe.model.architecture);
+            // Each member's model reads its own features.
+            let model = Classifier::load(&out.join(&run.dir).join("model.serb")).unwrap();
+            assert_eq!(model.feature_config(), &recipe.features);
+        }
+    }
+    let ensemble = summary.ensemble.as_ref().expect("the ensemble is scored");
+    assert_eq!(ensemble.title(), "ensemble (small-mlp + speech-cnn)");
+    assert_eq!(ensemble.runs.len(), 2);
+    assert_eq!(ensemble.pooled.total(), 28);
+    let report = std::fs::read_to_string(out.join(REPORT_FILE)).unwrap();
+    for row in [
+        "| small-mlp | 8 MFCC (8 rows per frame) |",
+        "| speech-cnn | 6 MFCC, frames within 30 dB of the loudest (6 rows per frame) |",
+        "| small-mlp | 2 |",
+        "| ensemble (small-mlp + speech-cnn) | 2 |",
+    ] {
+        assert!(report.contains(row), "{row} not in:\n{report}");
+    }
 }

@@ -18,7 +18,8 @@ use super::Verbosity;
 pub struct ExperimentArgs {
     /// Experiment file (TOML): name, corpus, [protocol], run configuration.
     pub config: PathBuf,
-    /// Output folder: report.md, summary.json and one folder per architecture and run.
+    /// Output folder: report.md, summary.json and one folder per model (architecture or
+    /// member) and run.
     #[arg(long)]
     pub out: PathBuf,
     /// Run these architectures instead of the file's (repeatable): cnn1d, cnn2d, bilstm, crnn, mlp.
@@ -42,6 +43,12 @@ pub struct ExperimentArgs {
 pub fn run(args: ExperimentArgs, verbosity: Verbosity) -> anyhow::Result<ExitCode> {
     let mut config = ExperimentConfig::load(&args.config)?;
     if let Some(run) = &args.run {
+        anyhow::ensure!(
+            config.members.is_empty(),
+            "{}: the experiment's models are its members (run files used as they are); \
+             --run cannot replace them",
+            args.config.display()
+        );
         config.run = Some(run.clone());
     }
     let options = ExperimentOptions {
@@ -64,18 +71,35 @@ pub fn run(args: ExperimentArgs, verbosity: Verbosity) -> anyhow::Result<ExitCod
             )
         })?;
     if verbosity != Verbosity::Quiet {
-        for arch in &summary.architectures {
+        let ensemble = summary.ensemble.iter().map(|ensemble| {
+            (
+                ensemble.title(),
+                ensemble.runs.len(),
+                [ensemble.accuracy, ensemble.macro_f1, ensemble.uar],
+                ensemble.train_seconds.mean,
+            )
+        });
+        let lines = summary
+            .models
+            .iter()
+            .map(|model| {
+                (
+                    model.model.clone(),
+                    model.runs,
+                    [model.accuracy, model.macro_f1, model.uar],
+                    model.train_seconds.mean,
+                )
+            })
+            .chain(ensemble);
+        for (name, runs, [accuracy, macro_f1, uar], seconds) in lines {
             println!(
-                "{:<7} {} runs: accuracy {:.2} ± {:.2}%, macro-F1 {:.2} ± {:.2}%, UAR {:.2} ± {:.2}%, {:.0} s per run",
-                arch.architecture.as_str(),
-                arch.runs,
-                100.0 * arch.accuracy.mean,
-                100.0 * arch.accuracy.std,
-                100.0 * arch.macro_f1.mean,
-                100.0 * arch.macro_f1.std,
-                100.0 * arch.uar.mean,
-                100.0 * arch.uar.std,
-                arch.train_seconds.mean
+                "{name:<7} {runs} runs: accuracy {:.2} ± {:.2}%, macro-F1 {:.2} ± {:.2}%, UAR {:.2} ± {:.2}%, {seconds:.0} s per run",
+                100.0 * accuracy.mean,
+                100.0 * accuracy.std,
+                100.0 * macro_f1.mean,
+                100.0 * macro_f1.std,
+                100.0 * uar.mean,
+                100.0 * uar.std,
             );
         }
         println!(

@@ -106,6 +106,8 @@ pub struct ExperimentConfig {
     pub architectures: Vec<Architecture>,
     /// Run files of models of different recipes (features, model, training), each run as it
     /// is and named by its file stem; instead of `run`, `architectures` and inline sections.
+    /// Every model trains on the same splits: the protocol draws them with the first member's
+    /// seed, which also seeds the training of runs within the corpus, as for architectures.
     #[serde(default)]
     pub members: Vec<PathBuf>,
     /// Also score the ensemble of the models: each test clip's probabilities are the
@@ -264,6 +266,16 @@ impl ExperimentConfig {
             } else {
                 architectures.to_vec()
             };
+            if let Some(twice) = architectures
+                .iter()
+                .enumerate()
+                .find(|(index, architecture)| architectures[..*index].contains(architecture))
+                .map(|(_, architecture)| architecture)
+            {
+                return Err(ExperimentError::InvalidInput(format!(
+                    "architecture {twice} is listed twice"
+                )));
+            }
             return Ok(architectures
                 .into_iter()
                 .map(|architecture| {
@@ -390,6 +402,10 @@ mod tests {
             models.into_iter().map(|model| model.name).collect()
         };
         assert_eq!(names(config.models(&[]).unwrap()), ["mlp"]);
+        let error = config
+            .models(&[Architecture::Mlp, Architecture::Cnn1d, Architecture::Mlp])
+            .unwrap_err();
+        assert!(error.to_string().contains("mlp is listed twice"), "{error}");
         let replaced = config
             .models(&[Architecture::Cnn1d, Architecture::Mlp])
             .unwrap();

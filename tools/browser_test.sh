@@ -10,6 +10,7 @@
 # Needs:  Debian's chromium (installed with apt-get when missing and running as root; path
 #         overridable with $CHROMIUM) and npm (playwright-core goes into ~/.cache/ser-browser-test)
 # Model:  as for `ser serve`: $SER_MODEL, else the model built into ser.
+# Build:  cargo's profile $SER_PROFILE (default release; .ci/run sets ci, the build it tested).
 # Writes a screenshot of the page to ${SCREENSHOT:-target/browser_test.png}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,10 +41,11 @@ fi
 # ES modules resolve packages next to the script, so run a copy from the cache folder.
 cp tools/browser_test.mjs "$cache/"
 
-cargo build --release --quiet --bin ser
+profile="${SER_PROFILE:-release}"
+cargo build --profile "$profile" --quiet --bin ser
 target="${CARGO_TARGET_DIR:-target}"
 port="${SER_BROWSER_TEST_PORT:-18931}"
-"$target/release/ser" serve --addr "127.0.0.1:$port" --quiet &
+"$target/$profile/ser" serve --addr "127.0.0.1:$port" --quiet &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Python package's tests (the Python part of .ci/run): a venv of its own in
-# target/python-venv, the wheel built by maturin on the workspace's release target dir and
-# profile (after `cargo test --release --workspace` only the extension module itself is
-# compiled), then pytest on real TESS clips against librosa, the `ser` binary and a local Ray.
+# target/python-venv, the wheel built by maturin on the workspace's target dir in cargo's
+# profile $SER_PROFILE (default release; .ci/run sets ci: after its `cargo test` only pyo3 and
+# the extension module are compiled), then pytest on real TESS clips against librosa, the `ser`
+# binary of that profile ($SER_BIN overrides it) and a local Ray.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/python-venv
@@ -10,8 +11,14 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-test.txt
+profile="${SER_PROFILE:-release}"
+if [ -z "${SER_BIN:-}" ]; then
+    cargo build --profile "$profile" --quiet --locked --bin ser
+    SER_BIN=$(realpath "${CARGO_TARGET_DIR:-target}/$profile/ser")
+fi
+export SER_BIN
 rm -rf target/wheels
-"$venv/bin/maturin" build --release --manifest-path python/Cargo.toml --out target/wheels
+"$venv/bin/maturin" build --profile "$profile" --manifest-path python/Cargo.toml --out target/wheels
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/ser-*.whl
 echo "wheel: $(ls target/wheels) ($(du -h target/wheels/*.whl | cut -f1))"
 # numba (librosa) caches compiled functions; site-packages may not be writable.

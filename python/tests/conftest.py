@@ -1,5 +1,5 @@
 """Shared fixtures: real TESS clips from ../shared/data (or $SER_DATA_DIR), the `ser` binary
-built by `cargo test --release` (or $SER_BIN), and broken files."""
+built by `cargo test --release` (or $SER_BIN: tools/python_test.sh sets it to its profile's build), and broken files."""
 
 import os
 import subprocess

@@ -1,5 +1,6 @@
-//! On-disk feature cache keyed by the feature configuration and the audio file's content,
-//! and parallel feature extraction over a clip list.
+//! On-disk feature cache keyed by the feature configuration and the audio file's content
+//! (and, for a changed copy of the file, the change), and parallel feature extraction over a
+//! clip list.
 
 use std::path::{Path, PathBuf};
 
@@ -15,8 +16,9 @@ const HEADER_LEN: usize = ENTRY_MAGIC.len() + 8;
 
 /// Caches feature matrices under `dir/<2 hex>/<sha256>.feat`.
 ///
-/// The key is SHA-256 over the crate version, the JSON of the [`FeatureConfig`] and the
-/// audio file's bytes: changing any parameter, the file, or upgrading ser (all workspace
+/// The key is SHA-256 over the crate version, the JSON of the [`FeatureConfig`], the
+/// audio file's bytes and, for a changed copy of the file (a degraded training copy), the
+/// change's exact description: changing any parameter, the file, or upgrading ser (all workspace
 /// crates share one version) misses the cache instead of returning stale features. An
 /// entry is a header (magic, `n_features` and `n_frames` as u32 LE) followed by the
 /// matrix as f32 LE, written to a temporary file and renamed into place so a crash never
@@ -57,6 +59,19 @@ impl FeatureCache {
         self.cached(config, path, || config.extract_file(path))?
     }
 
+    /// The features of `path` changed before analysis (a degraded training copy, say), where
+    /// `variant` names the change exactly (its parameters and seeds): from the cache, or
+    /// computed with `compute` and stored.
+    pub fn get_or_compute_variant(
+        &self,
+        config: &FeatureConfig,
+        path: &Path,
+        variant: &str,
+        compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
+    ) -> Result<FeatureMatrix, DataError> {
+        self.cached_variant(config, path, variant, compute)?
+    }
+
     /// The cached features of `path` under `config`, computed with `compute` and stored on a
     /// miss. The outer error is the cache's own (an entry cannot be written), the inner one
     /// the clip's (it cannot be read, decoded or analysed).
@@ -66,7 +81,18 @@ impl FeatureCache {
         path: &Path,
         compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
     ) -> Result<Result<FeatureMatrix, DataError>, DataError> {
-        let key = match cache_key(config, path) {
+        self.cached_variant(config, path, "", compute)
+    }
+
+    /// [`Self::cached`] of `path` changed as `variant` says ("": as it is).
+    fn cached_variant(
+        &self,
+        config: &FeatureConfig,
+        path: &Path,
+        variant: &str,
+        compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
+    ) -> Result<Result<FeatureMatrix, DataError>, DataError> {
+        let key = match cache_key(config, path, variant) {
             Ok(key) => key,
             Err(clip_error) => return Ok(Err(clip_error)),
         };
@@ -185,7 +211,7 @@ pub fn extract_features_with(
     }
 }
 
-fn cache_key(config: &FeatureConfig, path: &Path) -> Result<String, DataError> {
+fn cache_key(config: &FeatureConfig, path: &Path, variant: &str) -> Result<String, DataError> {
     let audio = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let config_json = serde_json::to_vec(config).map_err(|source| DataError::Json {
         path: path.to_path_buf(),
@@ -197,6 +223,11 @@ fn cache_key(config: &FeatureConfig, path: &Path) -> Result<String, DataError> {
     hasher.update(&config_json);
     hasher.update([0]);
     hasher.update(&audio);
+    // Only a variant adds bytes, so the keys of unchanged files stay what they were.
+    if !variant.is_empty() {
+        hasher.update([0]);
+        hasher.update(variant.as_bytes());
+    }
     Ok(hasher
         .finalize()
         .iter()

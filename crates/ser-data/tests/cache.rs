@@ -258,3 +258,50 @@ fn real_tess_clips_are_extracted_once_and_cached_exactly() {
         first.matrices[0]
     );
 }
+
+/// A changed copy of a file (a degraded training copy) has entries of its own per change, and
+/// leaves the entry of the file as it is where it was: same key, not recomputed.
+#[test]
+fn variants_of_a_file_are_cached_apart_from_it_and_from_each_other() {
+    let (dir, clips) = fixture(1);
+    let cache = FeatureCache::new(dir.path().join("cache"));
+    let config = FeatureConfig::default();
+    let path = &clips[0].path;
+    let calls = AtomicUsize::new(0);
+    let plain = cache.get_or_compute(&config, path).unwrap_err();
+    // The file is not audio: the plain extraction fails, and is not cached.
+    assert!(matches!(plain, DataError::Feature { .. }), "{plain}");
+    let matrix_of = |value: f32| {
+        FeatureMatrix::new(config.n_features(), 2, vec![value; config.n_features() * 2])
+    };
+    let variant = |name: &str, value: f32| {
+        cache
+            .get_or_compute_variant(&config, path, name, || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(matrix_of(value))
+            })
+            .unwrap()
+    };
+    assert_eq!(variant("speed 1.05", 1.0), matrix_of(1.0));
+    assert_eq!(variant("speed 0.95", 2.0), matrix_of(2.0));
+    // Served from the cache: the closure's other value is never computed.
+    assert_eq!(variant("speed 1.05", 9.0), matrix_of(1.0));
+    assert_eq!(variant("speed 0.95", 9.0), matrix_of(2.0));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // The file as it is still has no entry (its extraction still fails), and the variant
+    // "" is the file as it is.
+    assert!(cache.get_or_compute(&config, path).is_err());
+    let as_is = cache.get_or_compute_variant(&config, path, "", || Ok(matrix_of(3.0)));
+    assert_eq!(as_is.unwrap(), matrix_of(3.0));
+    assert_eq!(cache.get_or_compute(&config, path).unwrap(), matrix_of(3.0));
+    // A failing change is reported with the file's path.
+    let error = cache
+        .get_or_compute_variant(&config, path, "broken", || {
+            Err(FeatureError::InvalidParameter("no such change".into()))
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&error, DataError::Feature { path: failed, .. } if failed == path),
+        "{error}"
+    );
+}

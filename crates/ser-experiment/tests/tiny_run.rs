@@ -567,3 +567,89 @@ fn members_of_different_recipes_run_side_by_side_and_together() {
         assert!(report.contains(row), "{row} not in:\n{report}");
     }
 }
+
+/// The `.feat` entries under a feature cache folder.
+fn cache_entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|sub| {
+            std::fs::read_dir(sub.unwrap().path())
+                .unwrap()
+                .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("feat".as_ref()))
+                .count()
+        })
+        .sum()
+}
+
+/// A clip's degraded copy depends on the seed and the speaker's and file's names only, so
+/// with a feature cache it is analysed once per experiment: not again in the other folds
+/// (4 folds: every clip in three training sets), nor for the second model on the same
+/// features, nor on a rerun, which repeats the first run's predictions exactly.
+#[test]
+fn degraded_copies_are_analysed_once_per_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "manifest.csv", &["OAF", "YAF"]);
+    let config_path = dir.path().join("copies.toml");
+    std::fs::write(
+        &config_path,
+        r#"
+        name = "tiny TESS with degraded copies"
+        corpus = "manifest"
+        data = "manifest.csv"
+        validation_fraction = 0.0
+        architectures = ["mlp", "cnn1d"]
+
+        [protocol]
+        kind = "kfold"
+        k = 4
+
+        [model]
+        architecture = "mlp"
+        frames = 32
+        [model.mlp]
+        hidden = [16]
+        dropout = 0.0
+
+        [training]
+        epochs = 1
+        batch_size = 8
+
+        [training.augment]
+        copies = 2
+        speed = 0.1
+        noise_snr_db = [10.0, 40.0]
+        "#,
+    )
+    .unwrap();
+    let config = ExperimentConfig::load(&config_path).unwrap();
+    let cache = dir.path().join("cache");
+    let run = |out: &str| {
+        let options = ExperimentOptions {
+            out_dir: dir.path().join(out),
+            cache_dir: Some(cache.clone()),
+            ..ExperimentOptions::default()
+        };
+        run_experiment(&config, &options, &SilentProgress).unwrap()
+    };
+    let first = run("first");
+    assert_eq!(first.runs.len(), 8, "4 folds x 2 models");
+    assert_eq!(
+        cache_entries(&cache),
+        28 * 3,
+        "each of the 28 clips as it is and its 2 copies, once"
+    );
+    let second = run("second");
+    assert_eq!(cache_entries(&cache), 28 * 3);
+    let predictions = |out: &str, run: &ser_experiment::RunResult| {
+        std::fs::read_to_string(dir.path().join(out).join(&run.dir).join("predictions.csv"))
+            .unwrap()
+    };
+    for (a, b) in first.runs.iter().zip(&second.runs) {
+        assert_eq!(
+            predictions("first", a),
+            predictions("second", b),
+            "{}",
+            a.dir.display()
+        );
+    }
+}

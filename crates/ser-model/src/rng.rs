@@ -16,6 +16,14 @@ impl SplitMix64 {
         generator
     }
 
+    /// A stream part naming something by text (a speaker, a file), the same on every machine
+    /// and in every order of the data (FNV-1a).
+    pub(crate) fn name_id(name: &str) -> u64 {
+        name.bytes().fold(0xCBF2_9CE4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01B3)
+        })
+    }
+
     pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

@@ -192,11 +192,10 @@ pub fn train(
     for copy in 1..=copies {
         let matrices = augmented_features(
             &train_clips,
-            &original_speakers,
             &run.features,
             augment,
-            run.training.seed,
-            copy,
+            (run.training.seed, copy),
+            cache.as_ref(),
             &on_progress,
         )?;
         train.matrices.extend(matrices);
@@ -399,49 +398,61 @@ fn calibration_folds(clips: &[Clip], folds: usize) -> Vec<usize> {
     }
 }
 
-/// Features of one degraded copy of every clip, seeded by (seed, copy, speaker) for the
-/// voice and channel and by (seed, copy, clip index) for the noise, so reruns make the same
-/// copies.
+/// Features of one degraded copy of every clip, seeded by (seed, copy, speaker name) for the
+/// voice and channel and by (seed, copy, speaker name, file name) for the noise: a clip's copy
+/// is the same in every run, fold and model of that seed, so with a feature cache it is
+/// analysed once (the models of one experiment on one feature set, its folds, its reruns).
 fn augmented_features(
     clips: &[Clip],
-    speakers: &[usize],
     features: &FeatureConfig,
     augment: &AugmentConfig,
-    seed: u64,
-    copy: usize,
+    (seed, copy): (u64, usize),
+    cache: Option<&FeatureCache>,
     on_progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<FeatureMatrix>, ModelError> {
     use rayon::prelude::*;
     clips
         .par_iter()
-        .zip(speakers)
-        .enumerate()
-        .map(|(index, (clip, &speaker))| {
-            let failed = |error: ser_audio::AudioError| {
-                ModelError::Training(format!("{}: {error}", clip.path.display()))
+        .map(|clip| {
+            let file = clip.path.file_name().unwrap_or_default().to_string_lossy();
+            let degradation = degradation(augment, seed, copy, &clip.speaker, &file);
+            let compute = || {
+                let audio = ser_audio::decode_file(&clip.path)?.audio;
+                features.extract(&degradation.apply(&audio)?)
             };
-            let audio = ser_audio::decode_file(&clip.path).map_err(failed)?.audio;
-            let degradation = degradation(augment, seed, copy, speaker, index);
-            let matrix = features.extract(&degradation.apply(&audio).map_err(failed)?)?;
+            let matrix = match cache {
+                // The degradation's every parameter and seed, printed exactly, names the copy.
+                Some(cache) => cache.get_or_compute_variant(
+                    features,
+                    &clip.path,
+                    &format!("{degradation:?}"),
+                    compute,
+                )?,
+                None => compute().map_err(|error| {
+                    ModelError::Training(format!("{}: {error}", clip.path.display()))
+                })?,
+            };
             on_progress();
             Ok(matrix)
         })
         .collect()
 }
 
-/// The degradation of clip `index` of `speaker` in augmented copy `copy` (see
+/// The degradation of file `file` of `speaker` in augmented copy `copy` (see
 /// [`AugmentConfig`]).
 fn degradation(
     augment: &AugmentConfig,
     seed: u64,
     copy: usize,
-    speaker: usize,
-    index: usize,
+    speaker: &str,
+    file: &str,
 ) -> ser_audio::augment::Degradation {
     // Rooms of living rooms and offices: the direct path 0-10 dB above the reverberation.
     const DIRECT_TO_REVERBERANT_DB: (f32, f32) = (0.0, 10.0);
-    let mut voice = SplitMix64::for_stream(seed, &[1, copy as u64, speaker as u64]);
-    let mut clip = SplitMix64::for_stream(seed, &[2, copy as u64, index as u64]);
+    let speaker = SplitMix64::name_id(speaker);
+    let mut voice = SplitMix64::for_stream(seed, &[1, copy as u64, speaker]);
+    let mut clip =
+        SplitMix64::for_stream(seed, &[2, copy as u64, speaker, SplitMix64::name_id(file)]);
     // Every draw is made whether used or not, so one option does not shift the others.
     let speed_unit = voice.unit();
     let gain_unit = voice.unit();
@@ -519,18 +530,25 @@ mod tests {
         };
         let voice =
             |d: &ser_audio::augment::Degradation| (d.speed, d.reverb, d.telephone, d.gain_db);
-        let first = degradation(&augment, 42, 1, 3, 10);
-        let same_speaker = degradation(&augment, 42, 1, 3, 11);
+        let first = degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-01-03.flac");
+        let same_speaker = degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-02-03.flac");
         assert_eq!(voice(&first), voice(&same_speaker));
         assert_ne!(first.noise, same_speaker.noise);
-        assert_eq!(first, degradation(&augment, 42, 1, 3, 10));
+        // A function of the names only, whatever the clip's place in the training set.
+        assert_eq!(
+            first,
+            degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-01-03.flac")
+        );
         let speed = first.speed.unwrap();
         assert!((0.9..=1.1).contains(&speed) && first.gain_db.abs() <= 6.0);
         let (snr, _) = first.noise.unwrap();
         assert!((5.0..=30.0).contains(&snr));
         // Over many speakers and copies, the probabilities hold and voices differ.
         let draws: Vec<_> = (0..400)
-            .map(|speaker| degradation(&augment, 42, 1 + speaker % 2, speaker, speaker))
+            .map(|speaker| {
+                let name = format!("speaker {speaker}");
+                degradation(&augment, 42, 1 + speaker % 2, &name, "clip.wav")
+            })
             .collect();
         let share = |count: usize| count as f64 / draws.len() as f64;
         let rooms = share(draws.iter().filter(|d| d.reverb.is_some()).count());
@@ -541,7 +559,13 @@ mod tests {
         );
         assert_ne!(draws[0].speed, draws[1].speed);
         // Unset options stay unset.
-        let plain = degradation(&AugmentConfig::default(), 42, 1, 0, 0);
+        let plain = degradation(
+            &AugmentConfig::default(),
+            42,
+            1,
+            "OAF",
+            "OAF_back_angry.wav",
+        );
         assert_eq!(plain, ser_audio::augment::Degradation::default());
     }
 }

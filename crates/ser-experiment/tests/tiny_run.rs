@@ -11,6 +11,20 @@ use ser_model::{Classifier, SilentProgress};
 
 const WORDS: [&str; 2] = ["back", "bar"];
 
+/// A network small enough for one epoch in a blink, on any features.
+const TINY_NETWORK: &str = r#"
+    [model]
+    architecture = "mlp"
+    frames = 32
+    [model.mlp]
+    hidden = [16]
+    dropout = 0.0
+
+    [training]
+    epochs = 1
+    batch_size = 8
+"#;
+
 /// The TESS file `<speaker>_<word>_<emotion code>.flac`, in whichever folder it is.
 fn find_clip(speaker: &str, word: &str, code: &str) -> PathBuf {
     let name = format!("{speaker}_{word}_{code}.flac");
@@ -63,18 +77,9 @@ fn two_fold_experiment_writes_every_artefact_and_the_report_table() {
         [protocol]
         kind = "kfold"
         k = 2
-
-        [model]
-        architecture = "mlp"
-        frames = 32
-        [model.mlp]
-        hidden = [16]
-        dropout = 0.0
-
-        [training]
-        epochs = 1
-        batch_size = 8
-        "#,
+        "#
+        .to_owned()
+            + TINY_NETWORK,
     )
     .unwrap();
     let config = ExperimentConfig::load(&config_path).unwrap();
@@ -602,18 +607,10 @@ fn degraded_copies_are_analysed_once_per_experiment() {
         [protocol]
         kind = "kfold"
         k = 4
-
-        [model]
-        architecture = "mlp"
-        frames = 32
-        [model.mlp]
-        hidden = [16]
-        dropout = 0.0
-
-        [training]
-        epochs = 1
-        batch_size = 8
-
+        "#
+        .to_owned()
+            + TINY_NETWORK
+            + r#"
         [training.augment]
         copies = 2
         speed = 0.1

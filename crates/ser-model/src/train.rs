@@ -416,9 +416,12 @@ fn augmented_features(
         .map(|clip| {
             let file = clip.path.file_name().unwrap_or_default().to_string_lossy();
             let degradation = degradation(augment, seed, copy, &clip.speaker, &file);
+            // A panic in a decoder or DSP library becomes this clip's error, as for the clip itself.
             let compute = || {
-                let audio = ser_audio::decode_file(&clip.path)?.audio;
-                features.extract(&degradation.apply(&audio)?)
+                ser_audio::isolate(&clip.path, || {
+                    let audio = ser_audio::decode_file(&clip.path)?.audio;
+                    features.extract(&degradation.apply(&audio)?)
+                })
             };
             let matrix = match cache {
                 // The degradation's every parameter and seed, printed exactly, names the copy.

@@ -56,7 +56,7 @@ impl FeatureCache {
         config: &FeatureConfig,
         path: &Path,
     ) -> Result<FeatureMatrix, DataError> {
-        self.cached(config, path, || config.extract_file(path))?
+        self.cached(config, path, "", || config.extract_file(path))?
     }
 
     /// The features of `path` changed before analysis (a degraded training copy, say), where
@@ -69,23 +69,14 @@ impl FeatureCache {
         variant: &str,
         compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
     ) -> Result<FeatureMatrix, DataError> {
-        self.cached_variant(config, path, variant, compute)?
+        self.cached(config, path, variant, compute)?
     }
 
-    /// The cached features of `path` under `config`, computed with `compute` and stored on a
-    /// miss. The outer error is the cache's own (an entry cannot be written), the inner one
-    /// the clip's (it cannot be read, decoded or analysed).
+    /// The cached features of `path` under `config`, changed as `variant` says ("": as it is),
+    /// computed with `compute` and stored on a miss. The outer error is the cache's own (an
+    /// entry cannot be written), the inner one the clip's (it cannot be read, decoded or
+    /// analysed).
     fn cached(
-        &self,
-        config: &FeatureConfig,
-        path: &Path,
-        compute: impl FnOnce() -> Result<FeatureMatrix, FeatureError>,
-    ) -> Result<Result<FeatureMatrix, DataError>, DataError> {
-        self.cached_variant(config, path, "", compute)
-    }
-
-    /// [`Self::cached`] of `path` changed as `variant` says ("": as it is).
-    fn cached_variant(
         &self,
         config: &FeatureConfig,
         path: &Path,
@@ -175,7 +166,7 @@ pub fn extract_features_with(
             // A panic inside a decoder or DSP library fails this clip only.
             let compute = || ser_audio::isolate(path, || compute(config, path));
             let features = match cache {
-                Some(cache) => cache.cached(config, path, compute),
+                Some(cache) => cache.cached(config, path, "", compute),
                 None => Ok(compute().map_err(|source| DataError::Feature {
                     path: path.to_path_buf(),
                     source,

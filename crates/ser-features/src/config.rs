@@ -150,16 +150,25 @@ const VOICE_QUALITY_NAMES: [&str; 6] = [
 /// `top_db` below the clip's loudest frame) on the feature frames (frame length n_fft, the
 /// STFT hop, centred). Features are computed on the whole signal first, so deltas near a
 /// pause see their real neighbours; then the silent frames are dropped. Statistics over a
-/// clip then describe its speech alone, whatever the length of its pauses.
+/// clip then describe its speech alone, whatever the length of its pauses. With `edges_only`
+/// only the silence before the first and after the last loud frame goes (the pauses stay):
+/// the features of a recording then do not depend on how much silence surrounds it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SilenceConfig {
     pub top_db: f32,
+    /// Left out of the serialised form when off, so earlier configurations keep their bytes
+    /// (and feature cache keys).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub edges_only: bool,
 }
 
 impl Default for SilenceConfig {
     fn default() -> Self {
-        Self { top_db: 30.0 }
+        Self {
+            top_db: 30.0,
+            edges_only: false,
+        }
     }
 }
 
@@ -256,6 +265,10 @@ impl FeatureConfig {
             PitchMethod::Yin => "YIN pitch",
         };
         let speech = match &self.silence {
+            Some(silence) if silence.edges_only => format!(
+                ", leading and trailing frames more than {} dB below the loudest dropped",
+                silence.top_db
+            ),
             Some(silence) => format!(", frames within {} dB of the loudest", silence.top_db),
             None => String::new(),
         };
@@ -391,9 +404,17 @@ impl FeatureConfig {
             None,
         );
         // A frame past the loudness frames (a non-centred STFT's count) is kept.
-        let kept: Vec<usize> = (0..features.cols)
-            .filter(|&col| loud.get(col).copied().unwrap_or(true))
-            .collect();
+        let is_loud = |col: usize| loud.get(col).copied().unwrap_or(true);
+        let kept: Vec<usize> = if silence.edges_only {
+            let first = (0..features.cols).find(|&col| is_loud(col));
+            let last = (0..features.cols).rev().find(|&col| is_loud(col));
+            match (first, last) {
+                (Some(first), Some(last)) => (first..=last).collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            (0..features.cols).filter(|&col| is_loud(col)).collect()
+        };
         if kept.len() == features.cols || kept.is_empty() {
             return features;
         }

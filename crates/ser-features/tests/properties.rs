@@ -339,7 +339,10 @@ fn silent_frames_are_dropped_after_extraction() {
     let mut config = native_rate_config(FeatureKind::All);
     config.deltas.order = 1;
     let whole = extract(&config, samples.clone(), rate as u32);
-    config.silence = Some(SilenceConfig { top_db: 30.0 });
+    config.silence = Some(SilenceConfig {
+        top_db: 30.0,
+        ..SilenceConfig::default()
+    });
     let speech = extract(&config, samples.clone(), rate as u32);
     assert_eq!(speech.n_features, whole.n_features);
 
@@ -363,11 +366,73 @@ fn silent_frames_are_dropped_after_extraction() {
     let quiet = extract(&config, vec![0.0; 8000], rate as u32);
     assert_eq!(quiet.n_frames, expected_frames(8000, 512));
 
-    config.silence = Some(SilenceConfig { top_db: 0.0 });
+    config.silence = Some(SilenceConfig {
+        top_db: 0.0,
+        ..SilenceConfig::default()
+    });
     let error = config
         .extract(&Audio::new(samples, rate as u32))
         .unwrap_err();
     assert!(error.to_string().contains("silence.top_db"), "{error}");
+}
+
+/// Silence, tone, a pause, tone, silence: with `edges_only` the features are the whole
+/// signal's from the first to the last loud frame, pause included; more silence around the
+/// recording changes nothing but the frames' alignment.
+#[test]
+fn edge_silence_is_dropped_and_pauses_kept() {
+    let rate = 16_000usize;
+    let tone = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / rate as f32).sin())
+            .collect()
+    };
+    let quiet = |n: usize| vec![0.0f32; n];
+    let samples: Vec<f32> = [
+        quiet(rate),
+        tone(rate / 2),
+        quiet(rate / 2),
+        tone(rate / 2),
+        quiet(rate),
+    ]
+    .concat();
+    let mut config = native_rate_config(FeatureKind::All);
+    let whole = extract(&config, samples.clone(), rate as u32);
+    config.silence = Some(SilenceConfig {
+        top_db: 30.0,
+        edges_only: true,
+    });
+    let trimmed = extract(&config, samples.clone(), rate as u32);
+    let loud = ser_audio::non_silent_frames(&samples, 2048, 512, 30.0, None);
+    let first = loud.iter().position(|&l| l).unwrap();
+    let last = loud.iter().rposition(|&l| l).unwrap();
+    assert!(
+        loud[first..=last].iter().any(|&l| !l),
+        "the pause is silent"
+    );
+    assert_eq!(trimmed.n_frames, last - first + 1);
+    // About 1 s of silence (31 frames) goes at each end.
+    assert!(
+        first >= 27 && whole.n_frames - 1 - last >= 27,
+        "{first}, {last}"
+    );
+    for row in 0..whole.n_features {
+        assert_eq!(trimmed.row(row), &whole.row(row)[first..=last], "row {row}");
+    }
+    assert!(
+        config
+            .describe()
+            .ends_with("leading and trailing frames more than 30 dB below the loudest dropped")
+    );
+    // Half a second more silence on either side (a whole number of hops) changes nothing.
+    let padded: Vec<f32> = [quiet(8192), samples.clone(), quiet(8192)].concat();
+    assert_eq!(extract(&config, padded, rate as u32), trimmed);
+    // Off, the option leaves the serialised form (and the feature cache keys) as before.
+    let speech = SilenceConfig::default();
+    assert_eq!(
+        serde_json::to_string(&speech).unwrap(),
+        r#"{"top_db":30.0}"#
+    );
 }
 
 #[test]
@@ -382,7 +447,10 @@ fn chroma_can_be_left_out() {
     let matrix = extract(&config, vec![0.1; 4096], 16_000);
     assert_eq!(matrix.n_features, names.len());
     assert!(!config.describe().contains("chroma"));
-    config.silence = Some(SilenceConfig { top_db: 30.0 });
+    config.silence = Some(SilenceConfig {
+        top_db: 30.0,
+        ..SilenceConfig::default()
+    });
     assert!(
         config
             .describe()
@@ -402,7 +470,10 @@ fn shared_analysis_changes_no_value() {
     let mut speech_frames = every_frame.clone();
     speech_frames.mfcc.n_mfcc = 13;
     speech_frames.spectral.n_chroma = 0;
-    speech_frames.silence = Some(SilenceConfig { top_db: 30.0 });
+    speech_frames.silence = Some(SilenceConfig {
+        top_db: 30.0,
+        ..SilenceConfig::default()
+    });
     speech_frames.voice_quality = true;
     let mut other_hop = every_frame.clone();
     other_hop.stft.hop_length = 256;

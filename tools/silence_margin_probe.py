@@ -41,6 +41,8 @@ def predict(ser: str, model, folder: Path):
     if model:
         command += ["--model", model]
     result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 and not result.stdout:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
     answers = {}
     for line in result.stdout.splitlines():
         row = json.loads(line)

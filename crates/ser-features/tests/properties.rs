@@ -325,16 +325,19 @@ fn extract_bytes_matches_extract_file() {
     assert!(error.to_string().starts_with("upload.wav: "), "{error}");
 }
 
+/// `n` samples of a 220-Hz tone at half of full scale.
+fn tone_220(rate: usize, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / rate as f32).sin())
+        .collect()
+}
+
 /// Tone, 1 s of digital silence, tone: with `silence`, the features are those of the whole
 /// signal with the silent frames' columns taken out.
 #[test]
 fn silent_frames_are_dropped_after_extraction() {
     let rate = 16_000usize;
-    let tone = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / rate as f32).sin())
-            .collect()
-    };
+    let tone = |n: usize| tone_220(rate, n);
     let samples: Vec<f32> = [tone(rate / 2), vec![0.0; rate], tone(rate / 2)].concat();
     let mut config = native_rate_config(FeatureKind::All);
     config.deltas.order = 1;
@@ -382,11 +385,7 @@ fn silent_frames_are_dropped_after_extraction() {
 #[test]
 fn edge_silence_is_dropped_and_pauses_kept() {
     let rate = 16_000usize;
-    let tone = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / rate as f32).sin())
-            .collect()
-    };
+    let tone = |n: usize| tone_220(rate, n);
     let quiet = |n: usize| vec![0.0f32; n];
     let samples: Vec<f32> = [
         quiet(rate),

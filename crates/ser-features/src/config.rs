@@ -388,7 +388,8 @@ impl FeatureConfig {
         })
     }
 
-    /// `features` without the columns of silent frames; all of them when every frame is
+    /// `features` without the columns of silent frames (with `edges_only`, of those before the
+    /// first and after the last loud frame); all of them when every frame is
     /// silent by the criterion (digital silence: every frame equals the loudest).
     fn drop_silent_frames(
         &self,

@@ -70,7 +70,11 @@ def main():
             folder.mkdir()
         truth = {}
         for index, clip in enumerate(clips):
-            samples, rate = sf.read(clip, dtype="float32", always_2d=True)
+            try:
+                samples, rate = sf.read(clip, dtype="float32", always_2d=True)
+            except Exception as error:  # one unreadable clip is left out, not the whole probe
+                print(f"warning: {clip} left out: {error}", file=sys.stderr)
+                continue
             samples = samples.mean(axis=1)
             silence = (rng.standard_normal(int(args.seconds * rate)) * 10 ** (-65 / 20)).astype("float32")
             name = f"{index:05d}-{clip.stem}.wav"

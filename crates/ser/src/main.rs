@@ -52,6 +52,12 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Piped into `head` and the like, a command stops quietly as Unix tools do instead of
+    // panicking in `println!`. The service (and its benchmark) keep Rust's ignored SIGPIPE: a
+    // client that hangs up is an error on its socket, not the end of the server.
+    if !matches!(cli.command, Command::Serve(_) | Command::Bench(_)) {
+        sigpipe::reset();
+    }
     // A panic on one input is reported as that input's error (see ser_audio::isolate).
     ser_audio::install_panic_hook();
     let verbosity = commands::Verbosity::from_flags(cli.verbose, cli.quiet);

@@ -107,7 +107,9 @@ pub struct ExperimentConfig {
     /// Run files of models of different recipes (features, model, training), each run as it
     /// is and named by its file stem; instead of `run`, `architectures` and inline sections.
     /// Every model trains on the same splits: the protocol draws them with the first member's
-    /// seed, which also seeds the training of runs within the corpus, as for architectures.
+    /// seed, which also seeds the training of runs within the corpus, as for architectures; so
+    /// there the members must share one `[training] seed` (an error otherwise, not another seed
+    /// in silence). Across corpora every member trains with its own seed.
     #[serde(default)]
     pub members: Vec<PathBuf>,
     /// Also score the ensemble of the models: each test clip's probabilities are the
@@ -308,6 +310,19 @@ impl ExperimentConfig {
             let run = RunConfig::load(path)?;
             models.push(ModelRecipe { name, run });
         }
+        let within_corpus = !matches!(self.protocol, Protocol::CrossCorpus { .. });
+        if let (true, [first, others @ ..]) = (within_corpus, models.as_slice())
+            && let Some(other) = others
+                .iter()
+                .find(|model| model.run.training.seed != first.run.training.seed)
+        {
+            return Err(ExperimentError::InvalidInput(format!(
+                "member {:?} has [training] seed {}, {:?} seed {}: within a corpus every member \
+                 trains with the first member's seed, which draws the splits; give the members \
+                 one seed, or run one experiment per seed",
+                other.name, other.run.training.seed, first.name, first.run.training.seed
+            )));
+        }
         Ok(models)
     }
 }
@@ -460,6 +475,35 @@ mod tests {
             .models(&[])
             .unwrap_err();
         assert!(error.to_string().contains("missing.toml"), "{error}");
+    }
+
+    #[test]
+    fn members_of_other_seeds_are_refused_within_a_corpus_and_kept_across() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "[training]\nseed = 42\n").unwrap();
+        std::fs::write(dir.path().join("b.toml"), "[training]\nseed = 43\n").unwrap();
+        let load = |protocol: &str| {
+            ExperimentConfig::from_toml(
+                &format!(
+                    "name = \"m\"\nmembers = [\"a.toml\", \"b.toml\"]\n[protocol]\n{protocol}\n"
+                ),
+                dir.path(),
+                Path::new("m.toml"),
+            )
+            .unwrap()
+        };
+        let error = load("kind = \"kfold\"\nk = 2").models(&[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("member \"b\" has [training] seed 43, \"a\" seed 42"),
+            "{error}"
+        );
+        let models = load("kind = \"cross_corpus\"\ntest_corpus = \"ravdess\"")
+            .models(&[])
+            .unwrap();
+        let seeds: Vec<u64> = models.iter().map(|model| model.run.training.seed).collect();
+        assert_eq!(seeds, [42, 43]);
     }
 
     #[test]

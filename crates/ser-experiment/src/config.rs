@@ -429,6 +429,12 @@ mod tests {
         assert_eq!(names(replaced), ["cnn1d", "mlp"]);
     }
 
+    /// An experiment file in `dir` with `members` (a TOML list) and `protocol` (its fields).
+    fn with_members(dir: &Path, members: &str, protocol: &str) -> ExperimentConfig {
+        let text = format!("name = \"m\"\nmembers = {members}\n[protocol]\n{protocol}\n");
+        ExperimentConfig::from_toml(&text, dir, Path::new("m.toml")).unwrap()
+    }
+
     #[test]
     fn members_are_run_files_named_by_their_stems() {
         let dir = tempfile::tempdir().unwrap();
@@ -448,16 +454,7 @@ mod tests {
             "[model]\narchitecture = \"cnn1d\"\n",
         )
         .unwrap();
-        let load = |members: &str| {
-            ExperimentConfig::from_toml(
-                &format!(
-                    "name = \"m\"\nmembers = {members}\n[protocol]\nkind = \"kfold\"\nk = 2\n"
-                ),
-                dir.path(),
-                Path::new("m.toml"),
-            )
-            .unwrap()
-        };
+        let load = |members: &str| with_members(dir.path(), members, "kind = \"kfold\"\nk = 2");
         let config = load("[\"a.toml\", \"b.toml\"]");
         assert_eq!(config.members[0], dir.path().join("a.toml"));
         let models = config.models(&[]).unwrap();
@@ -482,16 +479,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.toml"), "[training]\nseed = 42\n").unwrap();
         std::fs::write(dir.path().join("b.toml"), "[training]\nseed = 43\n").unwrap();
-        let load = |protocol: &str| {
-            ExperimentConfig::from_toml(
-                &format!(
-                    "name = \"m\"\nmembers = [\"a.toml\", \"b.toml\"]\n[protocol]\n{protocol}\n"
-                ),
-                dir.path(),
-                Path::new("m.toml"),
-            )
-            .unwrap()
-        };
+        let load = |protocol: &str| with_members(dir.path(), "[\"a.toml\", \"b.toml\"]", protocol);
         let error = load("kind = \"kfold\"\nk = 2").models(&[]).unwrap_err();
         assert!(
             error

@@ -407,11 +407,12 @@ impl FeatureConfig {
         // A frame past the loudness frames (a non-centred STFT's count) is kept.
         let is_loud = |col: usize| loud.get(col).copied().unwrap_or(true);
         let kept: Vec<usize> = if silence.edges_only {
-            let first = (0..features.cols).find(|&col| is_loud(col));
-            let last = (0..features.cols).rev().find(|&col| is_loud(col));
-            match (first, last) {
-                (Some(first), Some(last)) => (first..=last).collect(),
-                _ => Vec::new(),
+            match (0..features.cols).find(|&col| is_loud(col)) {
+                Some(first) => {
+                    let last = (first..features.cols).rfind(|&col| is_loud(col));
+                    (first..=last.unwrap_or(first)).collect()
+                }
+                None => Vec::new(),
             }
         } else {
             (0..features.cols).filter(|&col| is_loud(col)).collect()

@@ -234,13 +234,7 @@ fn trained_on(
 fn models_of_different_features_each_read_their_own() {
     let clips = tone_clips(4);
     let mlp_features = mfcc_config(4, None);
-    let cnn_features = mfcc_config(
-        6,
-        Some(SilenceConfig {
-            top_db: 30.0,
-            ..SilenceConfig::default()
-        }),
-    );
+    let cnn_features = mfcc_config(6, Some(SilenceConfig::default()));
     let mlp_setup = FitSetup {
         model: common::small_mlp(true, false),
         ..common::tiny_setup(3, 20, None, false)

@@ -64,6 +64,34 @@ pub fn speed_perturb(audio: &Audio, factor: f32) -> Result<Audio, AudioError> {
     Ok(Audio::new(samples, audio.sample_rate))
 }
 
+/// Largest pitch shift [`pitch_shift`] accepts, in semitones (an octave either way).
+pub const MAX_PITCH_SEMITONES: f32 = 12.0;
+
+/// Raise the voice by `semitones` (negative = lower) at the same tempo and length: the
+/// clip is played `2^(semitones/12)` times faster ([`speed_perturb`]: pitch and formants
+/// move together, as for a smaller or larger speaker) and stretched back to its duration
+/// with WSOLA, which keeps the new pitch. Separates a speaker's register from speaking rate,
+/// an emotion cue that speed perturbation changes too.
+pub fn pitch_shift(audio: &Audio, semitones: f32) -> Result<Audio, AudioError> {
+    if !(semitones.is_finite() && semitones.abs() <= MAX_PITCH_SEMITONES) {
+        return Err(AudioError::InvalidParameter(format!(
+            "pitch shift must be within ±{MAX_PITCH_SEMITONES} semitones, got {semitones}"
+        )));
+    }
+    if semitones == 0.0 || audio.samples.is_empty() {
+        return Ok(audio.clone());
+    }
+    let factor = 2f32.powf(semitones / 12.0);
+    let faster = speed_perturb(audio, factor)?;
+    let rate = std::num::NonZeroU32::new(audio.sample_rate)
+        .ok_or_else(|| AudioError::InvalidParameter("sample rate 0".into()))?;
+    let mono = std::num::NonZeroU16::MIN;
+    let mut samples = wsola::stretch(&faster.samples, rate, mono, 1.0 / factor)
+        .map_err(|error| AudioError::InvalidParameter(format!("time stretch: {error}")))?;
+    samples.resize(audio.samples.len(), 0.0);
+    Ok(Audio::new(samples, audio.sample_rate))
+}
+
 /// Multiply by `gain_db` decibels (no clipping: samples are floats).
 pub fn apply_gain(samples: &mut [f32], gain_db: f32) {
     let factor = 10f32.powf(gain_db / 20.0);
@@ -147,6 +175,8 @@ pub fn telephone(audio: &Audio) -> Result<Audio, AudioError> {
 pub struct Degradation {
     /// Speed factor (see [`speed_perturb`]); 1 leaves the voice as it is.
     pub speed: Option<f32>,
+    /// Pitch shift in semitones at the same tempo (see [`pitch_shift`]).
+    pub pitch_semitones: Option<f32>,
     /// Room: reverberation time in seconds, direct-to-reverberant ratio in dB, seed.
     pub reverb: Option<(f32, f32, u64)>,
     /// White noise: signal-to-noise ratio in dB and seed.
@@ -163,6 +193,9 @@ impl Degradation {
             Some(factor) => speed_perturb(audio, factor)?,
             None => audio.clone(),
         };
+        if let Some(semitones) = self.pitch_semitones {
+            audio = pitch_shift(&audio, semitones)?;
+        }
         if let Some((rt60_s, direct_to_reverberant_db, seed)) = self.reverb {
             audio = add_reverb(&audio, rt60_s, direct_to_reverberant_db, seed)?;
         }

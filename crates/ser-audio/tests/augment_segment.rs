@@ -3,7 +3,8 @@
 mod common;
 
 use ser_audio::augment::{
-    Degradation, add_noise_snr, add_reverb, apply_gain, shift, speed_perturb, telephone, time_shift,
+    Degradation, add_noise_snr, add_reverb, apply_gain, pitch_shift, shift, speed_perturb,
+    telephone, time_shift,
 };
 use ser_audio::segment::{Segment, SegmentConfig, split_speech};
 use ser_audio::{Audio, AudioError};
@@ -95,6 +96,44 @@ fn speed_perturbation_changes_length_and_pitch() {
     assert!((frequency - 484.0).abs() < 3.0, "{frequency}");
     assert_eq!(speed_perturb(&audio, 1.0).unwrap(), audio);
     assert!(speed_perturb(&audio, 0.0).is_err());
+}
+
+/// Frequency from zero crossings over the middle of a clip (ends left out: resampling and
+/// overlap-add settle there).
+fn crossing_frequency(samples: &[f32], rate: u32) -> f64 {
+    let middle = &samples[samples.len() / 8..samples.len() * 7 / 8];
+    let crossings = middle
+        .windows(2)
+        .filter(|p| (p[0] < 0.0) != (p[1] < 0.0))
+        .count();
+    crossings as f64 / 2.0 / (middle.len() as f64 / f64::from(rate))
+}
+
+#[test]
+fn pitch_shift_moves_the_pitch_and_keeps_the_length() {
+    let audio = Audio::new(tone(16_000), 16_000);
+    for (semitones, expected) in [(4.0f32, 554.37), (-4.0, 349.23), (12.0, 880.0)] {
+        let shifted = pitch_shift(&audio, semitones).unwrap();
+        assert_eq!(shifted.sample_rate, 16_000);
+        assert_eq!(shifted.samples.len(), 16_000);
+        let frequency = crossing_frequency(&shifted.samples, 16_000);
+        assert!(
+            (frequency - expected).abs() < expected * 0.01,
+            "{semitones} semitones: {frequency} Hz, expected {expected}"
+        );
+        // The level stays that of the tone: the overlap-add neither drops nor doubles it.
+        let middle = &shifted.samples[2_000..14_000];
+        assert!((amplitude(middle, 16_000, expected) - 0.5).abs() < 0.1);
+    }
+    assert_eq!(pitch_shift(&audio, 0.0).unwrap(), audio);
+    for bad in [f32::NAN, 12.5, -13.0] {
+        assert!(matches!(
+            pitch_shift(&audio, bad),
+            Err(AudioError::InvalidParameter(_))
+        ));
+    }
+    let empty = Audio::new(Vec::new(), 16_000);
+    assert!(pitch_shift(&empty, 3.0).unwrap().samples.is_empty());
 }
 
 #[test]
@@ -285,6 +324,7 @@ fn a_degradation_chain_is_seeded_and_the_default_changes_nothing() {
     assert_eq!(Degradation::default().apply(&audio).unwrap(), audio);
     let chain = Degradation {
         speed: Some(1.1),
+        pitch_semitones: Some(-2.0),
         reverb: Some((0.3, 5.0, 4)),
         noise: Some((15.0, 5)),
         telephone: true,

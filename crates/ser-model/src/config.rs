@@ -426,6 +426,9 @@ pub struct AugmentConfig {
     pub noise_snr_db: Option<Span>,
     /// Speed perturbation factors drawn uniformly from [1 - x, 1 + x].
     pub speed: Option<f32>,
+    /// Pitch shifts at the same tempo drawn uniformly from [-x, x] semitones: the voice of
+    /// a smaller or larger speaker, without the change of speaking rate that `speed` makes.
+    pub pitch_semitones: Option<f32>,
     /// Recording level changes drawn uniformly from [-x, x] dB.
     pub gain_db: Option<f32>,
     /// Share of copies recorded in a synthetic room, reverberation time drawn from
@@ -455,6 +458,7 @@ impl Default for AugmentConfig {
             copies: 0,
             noise_snr_db: None,
             speed: None,
+            pitch_semitones: None,
             gain_db: None,
             reverb_probability: 0.0,
             reverb_rt60_s: Span::Between(0.2, 0.8),
@@ -474,6 +478,7 @@ impl AugmentConfig {
     pub fn degrades(&self) -> bool {
         self.noise_snr_db.is_some()
             || self.speed.is_some()
+            || self.pitch_semitones.is_some()
             || self.gain_db.is_some()
             || self.reverb_probability > 0.0
             || self.telephone_probability > 0.0
@@ -488,6 +493,14 @@ impl AugmentConfig {
             && !(0.0..=0.5).contains(&speed)
         {
             return bad(format!("speed must be in [0, 0.5], got {speed}"));
+        }
+        if let Some(semitones) = self.pitch_semitones
+            && !(0.0..=ser_audio::augment::MAX_PITCH_SEMITONES).contains(&semitones)
+        {
+            return bad(format!(
+                "pitch_semitones must be in [0, {}], got {semitones}",
+                ser_audio::augment::MAX_PITCH_SEMITONES
+            ));
         }
         if let Some(gain) = self.gain_db
             && !(0.0..=40.0).contains(&gain)
@@ -657,18 +670,21 @@ mod tests {
     fn augmentation_takes_values_or_ranges_and_rejects_nonsense() {
         let run = RunConfig::from_toml(
             "[training.augment]\ncopies = 2\nnoise_snr_db = [5, 30]\nspeed = 0.1\n\
-             reverb_probability = 0.5\nreverb_rt60_s = 0.4\n",
+             pitch_semitones = 3\nreverb_probability = 0.5\nreverb_rt60_s = 0.4\n",
         )
         .unwrap();
         let augment = &run.training.augment;
         assert_eq!(augment.noise_snr_db, Some(Span::Between(5.0, 30.0)));
         assert_eq!(augment.reverb_rt60_s, Span::Fixed(0.4));
+        assert_eq!(augment.pitch_semitones, Some(3.0));
         assert!(augment.degrades() && !AugmentConfig::default().degrades());
         assert_eq!(Span::Between(5.0, 30.0).at(0.5), 17.5);
         for bad in [
             "noise_snr_db = [30, 5]",
             "noise_snr_db = nan",
             "speed = 0.9",
+            "pitch_semitones = -2",
+            "pitch_semitones = 13",
             "gain_db = -3",
             "reverb_probability = 1.5",
             "telephone_probability = -0.1",

@@ -462,12 +462,16 @@ fn degradation(
     let reverb_draw = voice.unit();
     let (rt60_unit, drr_unit, reverb_seed) = (voice.unit(), voice.unit(), voice.next_u64());
     let telephone_draw = voice.unit();
+    let pitch_unit = voice.unit();
     let (snr_unit, noise_seed) = (clip.unit(), clip.next_u64());
     let symmetric = |range: f32, unit: f64| range * (2.0 * unit as f32 - 1.0);
     ser_audio::augment::Degradation {
         speed: augment
             .speed
             .map(|range| 1.0 + symmetric(range, speed_unit)),
+        pitch_semitones: augment
+            .pitch_semitones
+            .map(|range| symmetric(range, pitch_unit)),
         reverb: (reverb_draw < augment.reverb_probability).then(|| {
             let (low, high) = DIRECT_TO_REVERBERANT_DB;
             (
@@ -526,13 +530,15 @@ mod tests {
             copies: 1,
             noise_snr_db: Some(crate::Span::Between(5.0, 30.0)),
             speed: Some(0.1),
+            pitch_semitones: Some(3.0),
             gain_db: Some(6.0),
             reverb_probability: 0.5,
             telephone_probability: 0.5,
             ..AugmentConfig::default()
         };
-        let voice =
-            |d: &ser_audio::augment::Degradation| (d.speed, d.reverb, d.telephone, d.gain_db);
+        let voice = |d: &ser_audio::augment::Degradation| {
+            (d.speed, d.pitch_semitones, d.reverb, d.telephone, d.gain_db)
+        };
         let first = degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-01-03.flac");
         let same_speaker = degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-02-03.flac");
         assert_eq!(voice(&first), voice(&same_speaker));
@@ -544,6 +550,7 @@ mod tests {
         );
         let speed = first.speed.unwrap();
         assert!((0.9..=1.1).contains(&speed) && first.gain_db.abs() <= 6.0);
+        assert!(first.pitch_semitones.unwrap().abs() <= 3.0);
         let (snr, _) = first.noise.unwrap();
         assert!((5.0..=30.0).contains(&snr));
         // Over many speakers and copies, the probabilities hold and voices differ.

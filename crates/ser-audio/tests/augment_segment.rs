@@ -87,26 +87,10 @@ fn speed_perturbation_changes_length_and_pitch() {
         faster.samples.len()
     );
     // 440 Hz played 1.1x faster is 484 Hz: count zero crossings in the middle.
-    let middle = &faster.samples[2000..12_000];
-    let crossings = middle
-        .windows(2)
-        .filter(|p| (p[0] < 0.0) != (p[1] < 0.0))
-        .count();
-    let frequency = crossings as f64 / 2.0 / (middle.len() as f64 / 16_000.0);
+    let frequency = common::tone_frequency(&faster.samples[2000..12_000], 16_000);
     assert!((frequency - 484.0).abs() < 3.0, "{frequency}");
     assert_eq!(speed_perturb(&audio, 1.0).unwrap(), audio);
     assert!(speed_perturb(&audio, 0.0).is_err());
-}
-
-/// Frequency from zero crossings over the middle of a clip (ends left out: resampling and
-/// overlap-add settle there).
-fn crossing_frequency(samples: &[f32], rate: u32) -> f64 {
-    let middle = &samples[samples.len() / 8..samples.len() * 7 / 8];
-    let crossings = middle
-        .windows(2)
-        .filter(|p| (p[0] < 0.0) != (p[1] < 0.0))
-        .count();
-    crossings as f64 / 2.0 / (middle.len() as f64 / f64::from(rate))
 }
 
 #[test]
@@ -116,7 +100,8 @@ fn pitch_shift_moves_the_pitch_and_keeps_the_length() {
         let shifted = pitch_shift(&audio, semitones).unwrap();
         assert_eq!(shifted.sample_rate, 16_000);
         assert_eq!(shifted.samples.len(), 16_000);
-        let frequency = crossing_frequency(&shifted.samples, 16_000);
+        // The middle: resampling and overlap-add settle at the ends.
+        let frequency = common::tone_frequency(&shifted.samples[2_000..14_000], 16_000);
         assert!(
             (frequency - expected).abs() < expected * 0.01,
             "{semitones} semitones: {frequency} Hz, expected {expected}"

@@ -108,15 +108,6 @@ fn bytes_and_stream_agree_with_file_decode() {
     assert_eq!(stream.info(), &from_file.info);
 }
 
-/// Zero crossings per second / 2: the frequency of a clean tone.
-fn tone_frequency(samples: &[f32], rate: u32) -> f64 {
-    let crossings = samples
-        .windows(2)
-        .filter(|pair| (pair[0] < 0.0) != (pair[1] < 0.0))
-        .count();
-    crossings as f64 / 2.0 / (samples.len() as f64 / f64::from(rate))
-}
-
 #[test]
 fn mp3_and_ogg_vorbis_decode() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -139,7 +130,7 @@ fn mp3_and_ogg_vorbis_decode() {
             info.duration_seconds()
         );
         let middle = &decoded.audio.samples[4410..17640];
-        let frequency = tone_frequency(middle, 44_100);
+        let frequency = common::tone_frequency(middle, 44_100);
         assert!((frequency - 440.0).abs() < 5.0, "{file}: {frequency} Hz");
         let peak = middle.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         assert!((peak - 0.5).abs() < 0.05, "{file}: peak {peak}");

@@ -93,3 +93,12 @@ pub fn pcm16(samples: &[f64]) -> Vec<u8> {
         .flat_map(|&s| ((s * 32767.0).round() as i16).to_le_bytes())
         .collect()
 }
+
+/// Zero crossings per second / 2: the frequency of a clean tone.
+pub fn tone_frequency(samples: &[f32], rate: u32) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|pair| (pair[0] < 0.0) != (pair[1] < 0.0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / f64::from(rate))
+}

@@ -119,6 +119,26 @@ fn pitch_shift_moves_the_pitch_and_keeps_the_length() {
     }
     let empty = Audio::new(Vec::new(), 16_000);
     assert!(pitch_shift(&empty, 3.0).unwrap().samples.is_empty());
+    // Shorter than one WSOLA frame: still the input's length.
+    let click = Audio::new(vec![0.1; 10], 16_000);
+    assert_eq!(pitch_shift(&click, -3.0).unwrap().samples.len(), 10);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Any clip, any shift in range, any common rate: a clip of the same length and rate.
+    #[test]
+    fn pitch_shift_keeps_any_clip_whole(
+        samples in proptest::collection::vec(-1.0f32..1.0, 0..6_000),
+        semitones in -12.0f32..12.0,
+        rate in proptest::sample::select(vec![8_000u32, 16_000, 22_050, 48_000]),
+    ) {
+        let audio = Audio::new(samples, rate);
+        let shifted = pitch_shift(&audio, semitones).unwrap();
+        proptest::prop_assert_eq!(shifted.samples.len(), audio.samples.len());
+        proptest::prop_assert_eq!(shifted.sample_rate, rate);
+        proptest::prop_assert!(shifted.samples.iter().all(|s| s.is_finite()));
+    }
 }
 
 #[test]

@@ -7,11 +7,14 @@
 #   cnn1d         models/default-cnn1d.toml: 160 frames of the same features, 3 folds;
 #   speech-mlp    models/speech-frames.toml: statistics of the speech frames only (13 MFCCs, no
 #                 chroma, frames 30 dB below the clip's loudest dropped), 5 folds;
-#   speech-cnn1d  models/speech-frames-cnn1d.toml: 160 speech frames of those features, 3 folds.
+#   speech-cnn1d  models/speech-frames-cnn1d.toml: 160 speech frames of those features, 3 folds;
+#   mlp-lone-clip, speech-mlp-lone-clip  models/default-lone-clip.toml and
+#                 models/speech-frames-lone-clip.toml: the two MLPs without speaker
+#                 normalisation, each judging in place of its twin a speaker heard in one clip.
 # Joined into one ensemble bundle (the normalised geometric mean of their calibrated
 # probabilities; each clip is analysed once per feature set), then the model card
 # (models/default-card.toml: the recipe's cross-validated figures and known limits) attached.
-# Takes about 100 minutes on 2 cores (each MLP ~6, each cnn1d ~45 with its 3 calibration
+# Takes about 110 minutes on 2 cores (each MLP ~6, each cnn1d ~45 with its 3 calibration
 # trainings alongside). Rebuild ser afterwards to embed the new bundle.
 #
 # Usage: tools/train_default_model.sh [RUN_DIR]   (default runs/default-model; the members'
@@ -27,8 +30,10 @@ declare -A recipes=(
     [cnn1d]=models/default-cnn1d.toml
     [speech-mlp]=models/speech-frames.toml
     [speech-cnn1d]=models/speech-frames-cnn1d.toml
+    [mlp-lone-clip]=models/default-lone-clip.toml
+    [speech-mlp-lone-clip]=models/speech-frames-lone-clip.toml
 )
-members=(mlp cnn1d speech-mlp speech-cnn1d)
+members=(mlp cnn1d speech-mlp speech-cnn1d mlp-lone-clip speech-mlp-lone-clip)
 for member in "${members[@]}"; do
     config=${recipes[$member]}
     if [ -f "$run/$member/model.serb" ]; then
@@ -38,8 +43,8 @@ for member in "${members[@]}"; do
     "$ser" train --config "$config" --corpus tess --corpus ravdess \
         --split random:0 --validation 0 --seed 42 --out "$run/$member"
 done
-bundles=()
-for member in "${members[@]}"; do bundles+=("$run/$member/model.serb"); done
-"$ser" model ensemble "${bundles[@]}" --out "$run/model.serb"
+"$ser" model ensemble "$run"/{mlp,cnn1d,speech-mlp,speech-cnn1d}/model.serb \
+    --lone-clip "1=$run/mlp-lone-clip/model.serb" \
+    --lone-clip "3=$run/speech-mlp-lone-clip/model.serb" --out "$run/model.serb"
 "$ser" model card "$run/model.serb" --set models/default-card.toml --out models/default.serb
 echo "models/default.serb updated from $run; rebuild ser to embed it"

@@ -157,3 +157,33 @@ fn the_default_recipe_experiments_run_the_embedded_models_members() {
         }
     }
 }
+
+/// The embedded model's lone-clip MLPs are its two MLPs without speaker normalisation, nothing
+/// else changed (README "One clip alone").
+#[test]
+fn the_lone_clip_mlps_are_the_embedded_mlps_without_speaker_normalisation() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
+    for (twin, lone_clip) in [
+        ("models/default.toml", "models/default-lone-clip.toml"),
+        (
+            "models/speech-frames.toml",
+            "models/speech-frames-lone-clip.toml",
+        ),
+    ] {
+        let [twin_run, lone_run] =
+            [twin, lone_clip].map(|file| RunConfig::load(&root.join(file)).unwrap());
+        assert!(twin_run.model.speaker_normalization.enabled, "{twin}");
+        assert!(!lone_run.model.speaker_normalization.enabled, "{lone_clip}");
+        let mut expected = twin_run.clone();
+        expected.model.speaker_normalization = lone_run.model.speaker_normalization.clone();
+        assert_eq!(
+            lone_run, expected,
+            "{lone_clip} is {twin} but for speaker normalisation"
+        );
+        assert!(
+            script.contains(lone_clip),
+            "{lone_clip} not trained by the script"
+        );
+    }
+}

@@ -236,9 +236,52 @@ pub struct EnsembleInfo {
     /// The ensemble's own card: its cross-validated figures and limits.
     #[serde(default)]
     pub card: ModelCard,
+    /// Models used in place of others for a speaker heard in one clip only (none: every
+    /// model judges every clip).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lone_clip: Vec<LoneClipSubstitute>,
     pub versions: Versions,
     /// UTC time of writing, RFC 3339.
     pub created: String,
+}
+
+/// For a speaker heard in one clip only, model `member` judges in place of model `replaces`
+/// (0-based positions in the ensemble). Made for a model without speaker normalisation in
+/// place of one with it: a lone clip can only be centred on the average training voice, a
+/// voice the speaker-normalised model never saw in training, whereas a model trained on
+/// voices as they are has learnt to judge them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoneClipSubstitute {
+    pub member: usize,
+    pub replaces: usize,
+}
+
+/// Substitutes of an ensemble of `members` models: positions in range, and no model in two
+/// roles (a substitute is not replaced, no model is replaced twice), so that both the models
+/// for several clips of a speaker and those for a lone clip are never none.
+fn check_lone_clip(substitutes: &[LoneClipSubstitute], members: usize) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for substitute in substitutes {
+        let [member, replaces] = [substitute.member, substitute.replaces];
+        if member >= members || replaces >= members {
+            return Err(format!(
+                "lone-clip substitute: model {} in place of model {}, but the ensemble has {members}",
+                member + 1,
+                replaces + 1
+            ));
+        }
+        for index in [member, replaces] {
+            if !seen.insert(index) {
+                return Err(format!(
+                    "lone-clip substitute: model {} has two roles (each model is replaced, or \
+                     replaces, at most once)",
+                    index + 1
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A model file's contents: one model, or an ensemble's header and its models.
@@ -300,6 +343,7 @@ pub(crate) fn decode_any(bytes: &[u8]) -> Result<Bundle, ModelError> {
         )));
     }
     check_members(&members).map_err(|error| ModelError::CorruptBundle(error.to_string()))?;
+    check_lone_clip(&info.lone_clip, members.len()).map_err(ModelError::CorruptBundle)?;
     if members[0].info.labels != info.labels {
         return Err(ModelError::CorruptBundle(
             "the ensemble's labels are not its members'".into(),
@@ -341,8 +385,12 @@ fn check_members(members: &[BundleParts]) -> Result<(), ModelError> {
 /// One ensemble bundle of the given model bundles (each a whole `.serb` file's bytes): their
 /// probabilities for a clip are combined by [`crate::geometric_mean`], each after its own
 /// temperature. The ensemble's card starts with the members' training data when they share
-/// it; figures and limits are attached later (`ser model card`).
-pub fn ensemble_bundle(members: &[Vec<u8>]) -> Result<Vec<u8>, ModelError> {
+/// it; figures and limits are attached later (`ser model card`). `lone_clip` names the models
+/// that judge a speaker heard in one clip in place of others ([`LoneClipSubstitute`]).
+pub fn ensemble_bundle(
+    members: &[Vec<u8>],
+    lone_clip: &[LoneClipSubstitute],
+) -> Result<Vec<u8>, ModelError> {
     let parts = members
         .iter()
         .enumerate()
@@ -356,6 +404,7 @@ pub fn ensemble_bundle(members: &[Vec<u8>]) -> Result<Vec<u8>, ModelError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     check_members(&parts)?;
+    check_lone_clip(lone_clip, parts.len()).map_err(ModelError::Config)?;
     let training = parts[0].info.card.training.clone();
     let shared_training = parts
         .iter()
@@ -369,6 +418,7 @@ pub fn ensemble_bundle(members: &[Vec<u8>]) -> Result<Vec<u8>, ModelError> {
             training: training.filter(|_| shared_training),
             ..ModelCard::default()
         },
+        lone_clip: lone_clip.to_vec(),
         versions: Versions::current(),
         created: utc_now(),
     };

@@ -10,7 +10,9 @@ use ser_audio::Audio;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
 use crate::ModelError;
-use crate::bundle::{self, Bundle, BundleInfo, BundleParts, EnsembleInfo, ModelCard};
+use crate::bundle::{
+    self, Bundle, BundleInfo, BundleParts, EnsembleInfo, LoneClipSubstitute, ModelCard,
+};
 use crate::calibration::{geometric_mean, softmax_with_temperature};
 use crate::config::ModelConfig;
 use crate::nets::Network;
@@ -367,21 +369,28 @@ impl Classifier {
         clips: &[&C],
         voices: Voices<'_>,
     ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let lone = lone_clips(voices, clips.len());
         let mut start = 0;
+        // Each member's probabilities of every clip, or `None` for a member no clip needs.
         let mut members = Vec::with_capacity(self.members.len());
-        for member in &self.members {
+        for (index, member) in self.members.iter().enumerate() {
             let width = member.normalizer.n_features();
+            let member_start = start;
+            start += width;
+            if !lone.iter().any(|&lone| self.judges(index, lone)) {
+                members.push(None);
+                continue;
+            }
             let part;
             let member_voices = match voices {
                 Voices::Known(voice) if self.members.len() > 1 => {
-                    part = voice.part(start, width);
+                    part = voice.part(member_start, width);
                     Voices::Known(&part)
                 }
                 other => other,
             };
-            start += width;
             let matrices = member.matrices(clips.iter().copied(), self.feature_configs.len())?;
-            members.push(predict_probabilities(
+            members.push(Some(predict_probabilities(
                 &member.networks,
                 &member.normalizer,
                 &member.info.model,
@@ -389,20 +398,63 @@ impl Classifier {
                 member_voices,
                 &self.device,
                 member.temperature(),
-            )?);
+            )?));
         }
-        if members.len() == 1 {
-            return Ok(members.pop().unwrap_or_default());
+        if let [Some(only)] = members.as_mut_slice() {
+            return Ok(std::mem::take(only));
         }
         Ok((0..clips.len())
             .map(|clip| {
                 let clip_members: Vec<&[f32]> = members
                     .iter()
+                    .enumerate()
+                    .filter(|(index, _)| self.judges(*index, lone[clip]))
+                    .filter_map(|(_, member)| member.as_ref())
                     .map(|member| member[clip].as_slice())
                     .collect();
                 geometric_mean(&clip_members)
             })
             .collect())
+    }
+
+    /// Models used in place of others for a speaker heard in one clip
+    /// ([`LoneClipSubstitute`]); empty for most bundles.
+    pub fn lone_clip_substitutes(&self) -> &[LoneClipSubstitute] {
+        self.ensemble
+            .as_ref()
+            .map_or(&[], |ensemble| ensemble.lone_clip.as_slice())
+    }
+
+    /// Whether member `index` judges the clips of a speaker heard in one clip only (`lone`)
+    /// or in several.
+    fn judges(&self, index: usize, lone: bool) -> bool {
+        let substitutes = self.lone_clip_substitutes();
+        if lone {
+            !substitutes.iter().any(|s| s.replaces == index)
+        } else {
+            !substitutes.iter().any(|s| s.member == index)
+        }
+    }
+}
+
+/// Whether each clip's speaker is heard in that clip only (a clip without a speaker is not:
+/// the normaliser refuses that batch).
+fn lone_clips(voices: Voices<'_>, clips: usize) -> Vec<bool> {
+    match voices {
+        Voices::Groups(speakers) => {
+            let mut counts = std::collections::HashMap::new();
+            for speaker in speakers {
+                *counts.entry(speaker).or_insert(0usize) += 1;
+            }
+            (0..clips)
+                .map(|clip| {
+                    speakers
+                        .get(clip)
+                        .is_some_and(|speaker| counts[speaker] == 1)
+                })
+                .collect()
+        }
+        Voices::Known(voice) => vec![voice.clips() <= 1; clips],
     }
 }
 

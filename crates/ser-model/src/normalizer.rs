@@ -2,6 +2,8 @@
 //! speaker on their own mean (and scaling them to their own spread), and fixed-length model
 //! input.
 
+use std::collections::HashMap;
+
 use ser_features::FeatureMatrix;
 use serde::{Deserialize, Serialize};
 
@@ -242,7 +244,7 @@ impl Normalizer {
         let mut squares = vec![0.0f64; n_features];
         let mut frames = 0usize;
         for (matrix, &speaker) in matrices.iter().zip(speakers) {
-            let transform = transforms.as_ref().map(|t| &t[speaker]);
+            let transform = transforms.as_ref().map(|t| &t[&speaker]);
             for (feature, (sum, square)) in sums.iter_mut().zip(&mut squares).enumerate() {
                 let (centre, scale) = transform.map_or((0.0, 1.0), |t| t.at(feature));
                 for &value in matrix.row(feature) {
@@ -291,13 +293,13 @@ impl Normalizer {
         Ok(profile)
     }
 
-    /// Each speaker's transform (indexed by speaker), or `None` without speaker
+    /// Each speaker's transform (by speaker index, any numbers), or `None` without speaker
     /// normalisation.
     fn speaker_transforms(
         &self,
         matrices: &[&FeatureMatrix],
         speakers: &[usize],
-    ) -> Result<Option<Vec<SpeakerTransform>>, ModelError> {
+    ) -> Result<Option<HashMap<usize, SpeakerTransform>>, ModelError> {
         let Some(prior) = &self.speaker_prior else {
             return Ok(None);
         };
@@ -308,18 +310,17 @@ impl Normalizer {
                 matrices.len()
             )));
         }
-        let groups = speakers.iter().max().map_or(0, |&last| last + 1);
-        let mut members: Vec<Vec<&FeatureMatrix>> = vec![Vec::new(); groups];
+        let mut members: HashMap<usize, Vec<&FeatureMatrix>> = HashMap::new();
         for (&matrix, &speaker) in matrices.iter().zip(speakers) {
-            members[speaker].push(matrix);
+            members.entry(speaker).or_default().push(matrix);
         }
         members
-            .iter()
-            .map(|clips| {
-                let profile = self.voice_profile(clips)?;
-                Ok(prior.transform(&profile))
+            .into_iter()
+            .map(|(speaker, clips)| {
+                let profile = self.voice_profile(&clips)?;
+                Ok((speaker, prior.transform(&profile)))
             })
-            .collect::<Result<Vec<_>, ModelError>>()
+            .collect::<Result<HashMap<_, _>, ModelError>>()
             .map(Some)
     }
 
@@ -393,7 +394,7 @@ impl Normalizer {
             .zip(out.chunks_exact_mut(size.max(1)))
             .enumerate()
         {
-            let transform = transforms.as_ref().map(|t| &t[speakers[index]]);
+            let transform = transforms.as_ref().map(|t| &t[&speakers[index]]);
             self.write_input(matrix, transform, frames, chunk)?;
         }
         Ok(out)

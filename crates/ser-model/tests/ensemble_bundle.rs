@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use ser_audio::{Audio, signals};
 use ser_features::{FeatureConfig, FeatureKind, FeatureMatrix, MfccConfig, SilenceConfig};
 use ser_model::{
-    Calibration, Classifier, FitSetup, LabelledFeatures, ModelError, ProtocolFigures,
-    SilentProgress, ensemble_bundle, fit, geometric_mean, with_card, with_info,
+    Calibration, Classifier, FitSetup, LabelledFeatures, LoneClipSubstitute, ModelError,
+    ProtocolFigures, SilentProgress, ensemble_bundle, fit, geometric_mean, with_card, with_info,
 };
 
 /// Weight initialisation draws from burn's process-wide generator: one training at a time.
@@ -52,7 +52,7 @@ fn two_models(data: &LabelledFeatures) -> (Vec<u8>, Vec<u8>) {
 fn an_ensemble_judges_every_clip_by_the_geometric_mean_of_its_models() {
     let data = common::synthetic(3, 8, 4, 20);
     let (mlp_bytes, cnn_bytes) = two_models(&data);
-    let ensemble_bytes = ensemble_bundle(&[mlp_bytes.clone(), cnn_bytes.clone()]).unwrap();
+    let ensemble_bytes = ensemble_bundle(&[mlp_bytes.clone(), cnn_bytes.clone()], &[]).unwrap();
     let ensemble = Classifier::from_bundle_bytes(&ensemble_bytes).unwrap();
     let mlp = Classifier::from_bundle_bytes(&mlp_bytes).unwrap();
     let cnn = Classifier::from_bundle_bytes(&cnn_bytes).unwrap();
@@ -159,12 +159,14 @@ fn models_that_cannot_be_combined_are_refused_with_the_reason() {
     let (mlp, cnn) = two_models(&data);
     let message = |result: Result<Vec<u8>, ModelError>| result.unwrap_err().to_string();
 
-    assert!(message(ensemble_bundle(std::slice::from_ref(&mlp))).contains("at least two models"));
+    assert!(
+        message(ensemble_bundle(std::slice::from_ref(&mlp), &[])).contains("at least two models")
+    );
     let other_labels = with_info(&cnn, |info| info.labels[2] = "class9".into()).unwrap();
-    assert!(message(ensemble_bundle(&[mlp.clone(), other_labels])).contains("labels"));
-    let ensemble = ensemble_bundle(&[mlp.clone(), cnn.clone()]).unwrap();
-    assert!(message(ensemble_bundle(&[mlp.clone(), ensemble.clone()])).contains("ensemble"));
-    assert!(message(ensemble_bundle(&[mlp.clone(), b"RIFF".to_vec()])).contains("model 2"));
+    assert!(message(ensemble_bundle(&[mlp.clone(), other_labels], &[])).contains("labels"));
+    let ensemble = ensemble_bundle(&[mlp.clone(), cnn.clone()], &[]).unwrap();
+    assert!(message(ensemble_bundle(&[mlp.clone(), ensemble.clone()], &[])).contains("ensemble"));
+    assert!(message(ensemble_bundle(&[mlp.clone(), b"RIFF".to_vec()], &[])).contains("model 2"));
 
     // A damaged ensemble file never loads and never panics: every cut, and extra bytes.
     for cut in (0..ensemble.len()).step_by(97).chain([ensemble.len() - 1]) {
@@ -177,6 +179,97 @@ fn models_that_cannot_be_combined_are_refused_with_the_reason() {
     let mut longer = ensemble.clone();
     longer.push(0);
     assert!(Classifier::from_bundle_bytes(&longer).is_err());
+}
+
+#[test]
+fn a_speaker_heard_in_one_clip_is_judged_by_the_lone_clip_substitutes() {
+    let data = common::synthetic(3, 8, 4, 20);
+    let (mlp_bytes, cnn_bytes) = two_models(&data);
+    let plain_bytes = {
+        let _serial = SERIAL
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let setup = FitSetup {
+            model: common::small_mlp(false, false),
+            ..common::tiny_setup(3, 20, None, false)
+        };
+        fit(&setup, &data, None, &SilentProgress).unwrap().bundle
+    };
+    // Model 3 (the MLP without speaker normalisation) in place of model 1 for lone clips.
+    let substitute = LoneClipSubstitute {
+        member: 2,
+        replaces: 0,
+    };
+    let members = [mlp_bytes.clone(), cnn_bytes.clone(), plain_bytes.clone()];
+    let ensemble =
+        Classifier::from_bundle_bytes(&ensemble_bundle(&members, &[substitute]).unwrap()).unwrap();
+    assert_eq!(ensemble.lone_clip_substitutes(), [substitute]);
+    assert_eq!(
+        ensemble.describe_json().unwrap()["lone_clip"],
+        serde_json::json!([{ "member": 2, "replaces": 0 }])
+    );
+    let [mlp, cnn, plain] = [&mlp_bytes, &cnn_bytes, &plain_bytes]
+        .map(|bytes| Classifier::from_bundle_bytes(bytes).unwrap());
+
+    let matrices: Vec<&FeatureMatrix> = data.matrices.iter().collect();
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    // Every clip with the other clips of its speaker: the MLP and the cnn1d, not the substitute.
+    let speakers = &data.speakers;
+    let together = ensemble.predict_features(&matrices, speakers).unwrap();
+    let from_mlp = mlp.predict_features(&matrices, speakers).unwrap();
+    let from_cnn = cnn.predict_features(&matrices, speakers).unwrap();
+    for (clip, row) in together.iter().enumerate() {
+        assert!(close(
+            row,
+            &geometric_mean(&[&from_mlp[clip], &from_cnn[clip]])
+        ));
+    }
+    // Every clip its own speaker: the substitute and the cnn1d.
+    let alone: Vec<usize> = (0..matrices.len()).collect();
+    let lone = ensemble.predict_features(&matrices, &alone).unwrap();
+    let from_plain = plain.predict_features(&matrices, &alone).unwrap();
+    let cnn_alone = cnn.predict_features(&matrices, &alone).unwrap();
+    for (clip, row) in lone.iter().enumerate() {
+        assert!(close(
+            row,
+            &geometric_mean(&[&from_plain[clip], &cnn_alone[clip]])
+        ));
+    }
+    assert_ne!(lone, together);
+    // A speaker of one clip beside speakers of several: each judged by their own models.
+    let mut mixed = speakers.clone();
+    mixed[0] = usize::MAX;
+    let rows = ensemble.predict_features(&matrices, &mixed).unwrap();
+    let one = ensemble.predict_features(&matrices[..1], &[0]).unwrap();
+    assert!(close(&rows[0], &one[0]));
+    // A voice known from one clip is a lone clip; from several, not.
+    let first = [data.matrices[0].clone()];
+    let voice = ensemble.voice_profile_of_features(&first).unwrap();
+    let known = ensemble
+        .predict_features_in_voice(&matrices[..1], &voice)
+        .unwrap();
+    assert!(close(&known[0], &one[0]));
+    let voice = ensemble.voice_profile_of_features(&data.matrices).unwrap();
+    let known = ensemble
+        .predict_features_in_voice(&matrices[..1], &voice)
+        .unwrap();
+    let plain_known = Classifier::from_bundle_bytes(&ensemble_bundle(&members[..2], &[]).unwrap())
+        .unwrap()
+        .predict_features_in_voice(&matrices[..1], &voice)
+        .unwrap();
+    assert!(close(&known[0], &plain_known[0]));
+
+    // Substitutes out of range, or a model in two roles, are refused.
+    let message = |substitutes: &[LoneClipSubstitute]| {
+        ensemble_bundle(&members, substitutes)
+            .unwrap_err()
+            .to_string()
+    };
+    let pair = |member, replaces| LoneClipSubstitute { member, replaces };
+    assert!(message(&[pair(3, 0)]).contains("the ensemble has 3"));
+    assert!(message(&[pair(1, 1)]).contains("model 2 has two roles"));
+    assert!(message(&[pair(2, 0), pair(1, 0)]).contains("model 1 has two roles"));
+    assert!(message(&[pair(2, 0), pair(0, 1)]).contains("model 1 has two roles"));
 }
 
 /// Tones of class-dependent pitch in noise, half a second each: `per_class` clips of each of 3
@@ -242,7 +335,7 @@ fn models_of_different_features_each_read_their_own() {
     let mlp_bytes = trained_on(mlp_setup, &mlp_features, &clips);
     let cnn_bytes = trained_on(common::tiny_setup(3, 8, None, false), &cnn_features, &clips);
     let ensemble = Classifier::from_bundle_bytes(
-        &ensemble_bundle(&[mlp_bytes.clone(), cnn_bytes.clone()]).unwrap(),
+        &ensemble_bundle(&[mlp_bytes.clone(), cnn_bytes.clone()], &[]).unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -251,7 +344,7 @@ fn models_of_different_features_each_read_their_own() {
     );
     assert_eq!(ensemble.feature_config(), &mlp_features);
     let same_features = Classifier::from_bundle_bytes(
-        &ensemble_bundle(&[mlp_bytes.clone(), mlp_bytes.clone()]).unwrap(),
+        &ensemble_bundle(&[mlp_bytes.clone(), mlp_bytes.clone()], &[]).unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -326,7 +419,7 @@ fn models_of_different_features_each_read_their_own() {
 /// One small ensemble bundle, trained once for the property test below.
 static ENSEMBLE: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let (mlp, cnn) = two_models(&common::synthetic(3, 4, 4, 20));
-    ensemble_bundle(&[mlp, cnn]).unwrap()
+    ensemble_bundle(&[mlp, cnn], &[]).unwrap()
 });
 
 proptest! {

@@ -374,6 +374,47 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     ]);
     assert!(!output.status.success(), "{output:?}");
     assert!(!dir.path().join("nested.serb").exists());
+
+    // A model in place of another for a speaker heard in one clip (here the cnn1d for the MLP).
+    let lone = path("lone.serb");
+    let substitute = format!("1={}", member("cnn1d"));
+    let output = ser(&[
+        "model",
+        "ensemble",
+        &member("mlp"),
+        &member("cnn1d"),
+        "--lone-clip",
+        &substitute,
+        "--out",
+        &lone,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let output = ser(&["model", "info", &lone]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("lone clips:    model 3 in place of model 1"),
+        "{text}"
+    );
+    for (bad, reason) in [
+        (format!("0={}", member("cnn1d")), "from 1"),
+        (format!("4={}", member("cnn1d")), "the ensemble has 3"),
+        (member("cnn1d"), "N=BUNDLE"),
+    ] {
+        let output = ser(&[
+            "model",
+            "ensemble",
+            &member("mlp"),
+            &member("cnn1d"),
+            "--lone-clip",
+            &bad,
+            "--out",
+            &path("bad.serb"),
+        ]);
+        assert!(!output.status.success(), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{bad}: {stderr}");
+    }
+    assert!(!dir.path().join("bad.serb").exists());
 }
 
 /// `ser experiment --run` runs the experiment file's protocol with another recipe.

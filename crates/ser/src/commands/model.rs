@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ser_model::{Architecture, Classifier, RunConfig};
+use ser_model::{Architecture, Classifier, LoneClipSubstitute, RunConfig};
 
 use super::Verbosity;
 
@@ -54,6 +54,24 @@ pub struct EnsembleArgs {
     /// Where to write the ensemble bundle.
     #[arg(long)]
     pub out: PathBuf,
+    /// N=BUNDLE: for a speaker heard in one clip only, BUNDLE judges in place of model N (the
+    /// N-th of the bundles listed, from 1), e.g. a model without speaker normalisation in
+    /// place of one with it. Repeat for several models.
+    #[arg(long = "lone-clip", value_name = "N=BUNDLE", value_parser = parse_lone_clip)]
+    pub lone_clip: Vec<(usize, PathBuf)>,
+}
+
+fn parse_lone_clip(text: &str) -> Result<(usize, PathBuf), String> {
+    let (position, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected N=BUNDLE, got {text:?}"))?;
+    let position: usize = position
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&position| position >= 1)
+        .ok_or_else(|| format!("N must be a model's position from 1, got {position:?}"))?;
+    Ok((position, PathBuf::from(path)))
 }
 
 #[derive(clap::Args)]
@@ -116,12 +134,23 @@ pub fn run(args: ModelArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
 }
 
 fn ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
+    // The lone-clip substitutes follow the bundles listed, in the order given.
     let members = args
         .bundles
         .iter()
+        .chain(args.lone_clip.iter().map(|(_, path)| path))
         .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let bytes = ser_model::ensemble_bundle(&members)?;
+    let lone_clip: Vec<LoneClipSubstitute> = args
+        .lone_clip
+        .iter()
+        .enumerate()
+        .map(|(index, (position, _))| LoneClipSubstitute {
+            member: args.bundles.len() + index,
+            replaces: position - 1,
+        })
+        .collect();
+    let bytes = ser_model::ensemble_bundle(&members, &lone_clip)?;
     ser_model::write_atomically(&args.out, &bytes)?;
     // Read back as `ser predict` will: every member's weights must load.
     let classifier = Classifier::load(&args.out)?;
@@ -212,6 +241,13 @@ fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
                     ensemble.members,
                     classifier.architectures()
                 );
+                for substitute in &ensemble.lone_clip {
+                    println!(
+                        "lone clips:    model {} in place of model {} for a speaker heard in one clip",
+                        substitute.member + 1,
+                        substitute.replaces + 1
+                    );
+                }
                 println!("labels:        {}", ensemble.labels.join(", "));
                 print_training_data(classifier.card());
                 println!(

@@ -21,15 +21,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// A speaker-normalised MLP (with a fitted-looking temperature of 2) and a cnn1d trained on the
 /// same synthetic clips, as bundle bytes.
 fn two_models(data: &LabelledFeatures) -> (Vec<u8>, Vec<u8>) {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mlp_setup = FitSetup {
-        model: common::small_mlp(true, false),
-        ..common::tiny_setup(3, 20, None, false)
-    };
-    let mlp = fit(&mlp_setup, data, None, &SilentProgress).unwrap().bundle;
-    let mlp = with_info(&mlp, |info| {
+    let mlp = with_info(&small_mlp(data, true), |info| {
         info.calibration = Some(Calibration {
             temperature: 2.0,
             fitted_on: "test".into(),
@@ -37,6 +29,9 @@ fn two_models(data: &LabelledFeatures) -> (Vec<u8>, Vec<u8>) {
         })
     })
     .unwrap();
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cnn = fit(
         &common::tiny_setup(3, 8, None, false),
         data,
@@ -46,6 +41,18 @@ fn two_models(data: &LabelledFeatures) -> (Vec<u8>, Vec<u8>) {
     .unwrap()
     .bundle;
     (mlp, cnn)
+}
+
+/// A small MLP trained on `data`, with or without speaker normalisation, as bundle bytes.
+fn small_mlp(data: &LabelledFeatures, speaker_normalization: bool) -> Vec<u8> {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let setup = FitSetup {
+        model: common::small_mlp(speaker_normalization, false),
+        ..common::tiny_setup(3, 20, None, false)
+    };
+    fit(&setup, data, None, &SilentProgress).unwrap().bundle
 }
 
 #[test]
@@ -185,16 +192,7 @@ fn models_that_cannot_be_combined_are_refused_with_the_reason() {
 fn a_speaker_heard_in_one_clip_is_judged_by_the_lone_clip_substitutes() {
     let data = common::synthetic(3, 8, 4, 20);
     let (mlp_bytes, cnn_bytes) = two_models(&data);
-    let plain_bytes = {
-        let _serial = SERIAL
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let setup = FitSetup {
-            model: common::small_mlp(false, false),
-            ..common::tiny_setup(3, 20, None, false)
-        };
-        fit(&setup, &data, None, &SilentProgress).unwrap().bundle
-    };
+    let plain_bytes = small_mlp(&data, false);
     // Model 3 (the MLP without speaker normalisation) in place of model 1 for lone clips.
     let substitute = LoneClipSubstitute {
         member: 2,

@@ -376,18 +376,20 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     assert!(!dir.path().join("nested.serb").exists());
 
     // A model in place of another for a speaker heard in one clip (here the cnn1d for the MLP).
+    let with_lone_clip = |substitute: &str, out: &str| {
+        ser(&[
+            "model",
+            "ensemble",
+            &member("mlp"),
+            &member("cnn1d"),
+            "--lone-clip",
+            substitute,
+            "--out",
+            out,
+        ])
+    };
     let lone = path("lone.serb");
-    let substitute = format!("1={}", member("cnn1d"));
-    let output = ser(&[
-        "model",
-        "ensemble",
-        &member("mlp"),
-        &member("cnn1d"),
-        "--lone-clip",
-        &substitute,
-        "--out",
-        &lone,
-    ]);
+    let output = with_lone_clip(&format!("1={}", member("cnn1d")), &lone);
     assert!(output.status.success(), "{output:?}");
     let output = ser(&["model", "info", &lone]);
     let text = String::from_utf8_lossy(&output.stdout);
@@ -400,16 +402,7 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
         (format!("4={}", member("cnn1d")), "the ensemble has 3"),
         (member("cnn1d"), "N=BUNDLE"),
     ] {
-        let output = ser(&[
-            "model",
-            "ensemble",
-            &member("mlp"),
-            &member("cnn1d"),
-            "--lone-clip",
-            &bad,
-            "--out",
-            &path("bad.serb"),
-        ]);
+        let output = with_lone_clip(&bad, &path("bad.serb"));
         assert!(!output.status.success(), "{output:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(reason), "{bad}: {stderr}");

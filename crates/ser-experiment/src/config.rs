@@ -116,6 +116,12 @@ pub struct ExperimentConfig {
     /// normalised geometric mean of the models' (the average of their log-probabilities).
     #[serde(default)]
     pub ensemble: bool,
+    /// With members, `test_clips = "alone"` and `ensemble`: run files of models that judge in
+    /// place of a member in the ensemble, as `ser model ensemble --lone-clip` builds it for a
+    /// speaker heard in one clip (e.g. a member's twin without speaker normalisation). Each is
+    /// run and reported as a model of its own too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lone_clip: Vec<LoneClipRecipe>,
     /// Base run file; the inline sections below replace its sections.
     #[serde(default)]
     pub run: Option<PathBuf>,
@@ -144,6 +150,10 @@ impl ExperimentConfig {
         config.data.as_mut().map(resolve);
         config.run.as_mut().map(resolve);
         config.members.iter_mut().for_each(resolve);
+        for substitute in &mut config.lone_clip {
+            resolve(&mut substitute.member);
+            resolve(&mut substitute.replaces);
+        }
         for source in &mut config.corpora {
             source.resolve_against(base_dir);
         }
@@ -214,7 +224,70 @@ impl ExperimentConfig {
                 ));
             }
         }
+        self.check_lone_clip()
+    }
+
+    fn check_lone_clip(&self) -> Result<(), String> {
+        if self.lone_clip.is_empty() {
+            return Ok(());
+        }
+        if self.members.is_empty()
+            || !self.ensemble
+            || self.test_clips != crate::TestSpeakers::Alone
+        {
+            return Err(
+                "lone_clip substitutes judge the clips of an ensemble of members heard \
+                        alone: they need members, ensemble = true and test_clips = \"alone\""
+                    .into(),
+            );
+        }
+        let mut replaced = Vec::new();
+        for substitute in &self.lone_clip {
+            let show = |path: &Path| path.display().to_string();
+            if !self.members.contains(&substitute.replaces) {
+                return Err(format!(
+                    "lone_clip: {} replaces {}, which is not one of the members",
+                    show(&substitute.member),
+                    show(&substitute.replaces)
+                ));
+            }
+            if self.members.contains(&substitute.member) || replaced.contains(&&substitute.replaces)
+            {
+                return Err(format!(
+                    "lone_clip: {} in place of {}: a model has two roles",
+                    show(&substitute.member),
+                    show(&substitute.replaces)
+                ));
+            }
+            replaced.push(&substitute.replaces);
+        }
         Ok(())
+    }
+
+    /// The names of the ensemble's models (see [`Self::models`]): the members, each replaced
+    /// by its lone-clip substitute if it has one.
+    pub fn ensemble_names(&self, models: &[ModelRecipe]) -> Vec<String> {
+        let stem = |path: &Path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let substitutes: Vec<(String, String)> = self
+            .lone_clip
+            .iter()
+            .map(|s| (stem(&s.replaces), stem(&s.member)))
+            .collect();
+        models
+            .iter()
+            .map(|model| model.name.clone())
+            .filter(|name| !substitutes.iter().any(|(_, member)| member == name))
+            .map(|name| {
+                substitutes
+                    .iter()
+                    .find(|(replaces, _)| *replaces == name)
+                    .map_or(name, |(_, member)| member.clone())
+            })
+            .collect()
     }
 
     /// The corpora to read: `corpora`, or the single `corpus`/`data`.
@@ -297,7 +370,8 @@ impl ExperimentConfig {
             ));
         }
         let mut models: Vec<ModelRecipe> = Vec::with_capacity(self.members.len());
-        for path in &self.members {
+        let substitutes = self.lone_clip.iter().map(|substitute| &substitute.member);
+        for path in self.members.iter().chain(substitutes) {
             let name = path
                 .file_stem()
                 .map(|stem| stem.to_string_lossy().into_owned())
@@ -325,6 +399,16 @@ impl ExperimentConfig {
         }
         Ok(models)
     }
+}
+
+/// A run file judging in place of a member for a clip heard alone (`lone_clip`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoneClipRecipe {
+    /// The substitute's run file.
+    pub member: PathBuf,
+    /// The member it replaces (one of `members`).
+    pub replaces: PathBuf,
 }
 
 /// One model of an experiment: its name (the architecture, or the member's file stem; also
@@ -472,6 +556,48 @@ mod tests {
             .models(&[])
             .unwrap_err();
         assert!(error.to_string().contains("missing.toml"), "{error}");
+    }
+
+    #[test]
+    fn lone_clip_substitutes_take_their_members_place_in_the_ensemble_of_clips_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a", "b", "a1"] {
+            std::fs::write(dir.path().join(format!("{name}.toml")), "").unwrap();
+        }
+        let load = |head: &str, substitutes: &str| {
+            let text = format!(
+                "name = \"m\"\nmembers = [\"a.toml\", \"b.toml\"]\n{head}\nlone_clip = \
+                 [{substitutes}]\n[protocol]\nkind = \"kfold\"\nk = 2\n"
+            );
+            ExperimentConfig::from_toml(&text, dir.path(), Path::new("m.toml"))
+        };
+        let alone = "ensemble = true\ntest_clips = \"alone\"";
+        let config = load(alone, "{ member = \"a1.toml\", replaces = \"a.toml\" }").unwrap();
+        let models = config.models(&[]).unwrap();
+        let names: Vec<&str> = models.iter().map(|model| model.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "a1"], "every model runs");
+        assert_eq!(config.ensemble_names(&models), ["a1", "b"]);
+        // Without substitutes the ensemble is every model.
+        let plain = load(alone, "").unwrap();
+        assert_eq!(
+            plain.ensemble_names(&plain.models(&[]).unwrap()),
+            ["a", "b"]
+        );
+
+        let error =
+            |head: &str, substitutes: &str| load(head, substitutes).unwrap_err().to_string();
+        let a1_for_a = "{ member = \"a1.toml\", replaces = \"a.toml\" }";
+        assert!(error("ensemble = true", a1_for_a).contains("test_clips = \"alone\""));
+        assert!(error("test_clips = \"alone\"", a1_for_a).contains("ensemble = true"));
+        assert!(
+            error(alone, "{ member = \"a1.toml\", replaces = \"c.toml\" }")
+                .contains("not one of the members")
+        );
+        assert!(
+            error(alone, "{ member = \"b.toml\", replaces = \"a.toml\" }").contains("two roles")
+        );
+        let twice = format!("{a1_for_a}, {{ member = \"b.toml\", replaces = \"a.toml\" }}");
+        assert!(error(alone, &twice).contains("two roles"));
     }
 
     #[test]

@@ -178,7 +178,7 @@ pub fn run_experiment(
             runs.push(context.execute(planned, &model.name, model.run.clone())?);
         }
     }
-    let names: Vec<String> = models.iter().map(|model| model.name.clone()).collect();
+    let names = config.ensemble_names(&models);
     let ensemble = config
         .ensemble
         .then(|| summarize_ensemble(&names, &runs, out_dir))

@@ -118,16 +118,21 @@ fn the_speech_frames_cnn1d_is_the_cnn1d_recipe_on_the_speech_frames() {
     assert_eq!(speech_cnn1d.training, cnn1d.training);
 }
 
-/// The experiments of the embedded model's own recipe list its four members, the run files
-/// tools/train_default_model.sh trains, each used as it is.
+/// The experiments of the embedded model's own recipe list its members, the run files
+/// tools/train_default_model.sh trains, each used as it is: all four, or (each clip alone) some
+/// of them with their lone-clip twins.
 #[test]
 fn the_default_recipe_experiments_run_the_embedded_models_members() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let recipes = [
+    let four = [
         "models/default.toml",
         "models/default-cnn1d.toml",
         "models/speech-frames.toml",
         "models/speech-frames-cnn1d.toml",
+    ];
+    let twins = [
+        "models/default-lone-clip.toml",
+        "models/speech-frames-lone-clip.toml",
     ];
     let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
     let with_members: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
@@ -136,14 +141,25 @@ fn the_default_recipe_experiments_run_the_embedded_models_members() {
         .filter(|(_, config)| !config.members.is_empty())
         .collect();
     assert!(
-        !with_members.is_empty(),
-        "no experiment of the default recipe"
+        with_members
+            .iter()
+            .any(|(_, config)| config.members.len() == four.len()),
+        "no experiment of the four models"
     );
     for (path, config) in with_members {
         assert!(config.ensemble, "{}", path.display());
         let models = config.models(&[]).unwrap();
-        assert_eq!(models.len(), recipes.len(), "{}", path.display());
-        for (model, recipe) in models.iter().zip(recipes) {
+        if config.lone_clip.is_empty() {
+            assert_eq!(models.len(), four.len(), "{}", path.display());
+        }
+        for model in &models {
+            let recipe = four
+                .iter()
+                .chain(&twins)
+                .find(|recipe| recipe.ends_with(&format!("/{}.toml", model.name)))
+                .unwrap_or_else(|| {
+                    panic!("{}: {} is no embedded recipe", path.display(), model.name)
+                });
             assert!(
                 script.contains(recipe),
                 "{recipe} not trained by the script"

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use ser_data::Emotion;
 use ser_experiment::{
-    ExperimentConfig, ExperimentOptions, REPORT_FILE, SUMMARY_FILE, run_experiment,
+    ExperimentConfig, ExperimentOptions, REPORT_FILE, SUMMARY_FILE, geometric_mean_predictions,
+    run_experiment,
 };
 use ser_model::{Classifier, SilentProgress};
 
@@ -570,6 +571,39 @@ fn members_of_different_recipes_run_side_by_side_and_together() {
         "| ensemble (small-mlp + speech-cnn) | 2 |",
     ] {
         assert!(report.contains(row), "{row} not in:\n{report}");
+    }
+
+    // Each clip alone, a twin MLP in the first member's place: every model runs, and the
+    // ensemble is the twin's and the cnn1d's, as `ser model ensemble --lone-clip` judges.
+    let twin = mlp.replace("hidden = [16]", "hidden = [8]");
+    std::fs::write(dir.path().join("recipes/twin-mlp.toml"), twin).unwrap();
+    let config = experiment(
+        "test_clips = \"alone\"\nlone_clip = [{ member = \"recipes/twin-mlp.toml\", \
+         replaces = \"recipes/small-mlp.toml\" }]",
+    )
+    .unwrap();
+    let alone = ExperimentOptions {
+        out_dir: dir.path().join("alone"),
+        ..options.clone()
+    };
+    let summary = run_experiment(&config, &alone, &SilentProgress).unwrap();
+    let names: Vec<&str> = summary.models.iter().map(|m| m.model.as_str()).collect();
+    assert_eq!(names, ["small-mlp", "speech-cnn", "twin-mlp"]);
+    let ensemble = summary.ensemble.as_ref().expect("the ensemble is scored");
+    assert_eq!(ensemble.title(), "ensemble (twin-mlp + speech-cnn)");
+    let labels = &ensemble.pooled.labels;
+    for run in &ensemble.runs {
+        let of = |model: &str| {
+            summary
+                .runs
+                .iter()
+                .find(|member| member.model == model && member.name == run.name)
+                .map(|member| member.predictions.as_slice())
+                .unwrap()
+        };
+        let expected =
+            geometric_mean_predictions(labels, &[of("twin-mlp"), of("speech-cnn")]).unwrap();
+        assert_eq!(run.predictions, expected, "{}", run.name);
     }
 }
 

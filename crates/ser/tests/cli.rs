@@ -391,6 +391,11 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     let lone = path("lone.serb");
     let output = with_lone_clip(&format!("1={}", member("cnn1d")), &lone);
     assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("model 3 judges in place of model 1 a speaker heard in one clip"),
+        "{output:?}"
+    );
     let output = ser(&["model", "info", &lone]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(

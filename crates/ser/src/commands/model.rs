@@ -160,6 +160,13 @@ fn ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {
         members.len(),
         classifier.architectures()
     );
+    for substitute in classifier.lone_clip_substitutes() {
+        println!(
+            "  model {} judges in place of model {} a speaker heard in one clip",
+            substitute.member + 1,
+            substitute.replaces + 1
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

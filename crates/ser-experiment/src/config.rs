@@ -267,15 +267,10 @@ impl ExperimentConfig {
     /// The names of the ensemble's models (see [`Self::models`]): the members, each replaced
     /// by its lone-clip substitute if it has one.
     pub fn ensemble_names(&self, models: &[ModelRecipe]) -> Vec<String> {
-        let stem = |path: &Path| {
-            path.file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
         let substitutes: Vec<(String, String)> = self
             .lone_clip
             .iter()
-            .map(|s| (stem(&s.replaces), stem(&s.member)))
+            .map(|s| (member_name(&s.replaces), member_name(&s.member)))
             .collect();
         models
             .iter()
@@ -372,10 +367,7 @@ impl ExperimentConfig {
         let mut models: Vec<ModelRecipe> = Vec::with_capacity(self.members.len());
         let substitutes = self.lone_clip.iter().map(|substitute| &substitute.member);
         for path in self.members.iter().chain(substitutes) {
-            let name = path
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = member_name(path);
             if models.iter().any(|model| model.name == name) {
                 return Err(ExperimentError::InvalidInput(format!(
                     "two members are named {name:?} (by their file stems): rename one"
@@ -399,6 +391,13 @@ impl ExperimentConfig {
         }
         Ok(models)
     }
+}
+
+/// A member's name in the experiment (and its output folder): its run file's stem.
+fn member_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A run file judging in place of a member for a clip heard alone (`lone_clip`).

@@ -75,8 +75,8 @@ fn every_ensemble_experiment_measures_the_embedded_models_recipe() {
             // emotion of one model; cnn1d would train several times more).
             expected.training.calibration_folds = run.training.calibration_folds;
             // The embedded MLP's copies are also pitch-shifted (README "Pitch shifts in the
-            // copies"); the cnn1d was not measured with that, so these files train both
-            // networks without it, as they were measured.
+            // copies"); the cnn1d gains nothing from it (two seeds) and is embedded without it,
+            // so these files train both networks without it, as they were measured.
             expected.training.augment.pitch_semitones = None;
             let mut measured = run.clone();
             measured.model.architecture = member.model.architecture;

@@ -70,6 +70,31 @@ pub struct PitchConfig {
     /// YIN only.
     pub trough_threshold: f64,
     pub pyin: PyinConfig,
+    /// The unit of the F0 row. Left out of the serialised form when `hz`, so earlier
+    /// configurations keep their bytes (and feature cache keys).
+    #[serde(skip_serializing_if = "PitchUnit::is_hz")]
+    pub unit: PitchUnit,
+}
+
+/// How the F0 row expresses pitch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PitchUnit {
+    /// Hz as the tracker gives it (pYIN: 0 where unvoiced; YIN: an estimate in every frame).
+    #[default]
+    Hz,
+    /// Semitones above 27.5 Hz (eGeMAPS's F0 scale): a register change of one interval moves
+    /// every voice alike, where in Hz it moves high voices more. With pYIN the unvoiced frames
+    /// are filled by linear interpolation between their voiced neighbours (held at the ends;
+    /// the middle of the pitch range when no frame is voiced), so statistics over frames
+    /// describe the intonation contour instead of the share of unvoiced frames.
+    Semitones,
+}
+
+impl PitchUnit {
+    fn is_hz(&self) -> bool {
+        *self == Self::Hz
+    }
 }
 
 impl Default for PitchConfig {
@@ -82,6 +107,7 @@ impl Default for PitchConfig {
             frame_length: yin.frame_length,
             trough_threshold: 0.1,
             pyin: PyinConfig::default(),
+            unit: PitchUnit::Hz,
         }
     }
 }
@@ -133,6 +159,11 @@ pub struct FeatureConfig {
     /// harmonics-to-noise ratio). Left out of the serialised form when off, as `silence`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub voice_quality: bool,
+    /// Kind `all` only: a second pitch track appended last, its rows named `intonation_*`
+    /// (e.g. pYIN's semitone contour beside YIN's F0 in Hz). Left out of the serialised form
+    /// when off, as `silence`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intonation: Option<PitchConfig>,
 }
 
 /// Row names of the voice-quality descriptors, in the order [`FeatureConfig::extract`] appends
@@ -186,6 +217,7 @@ impl Default for FeatureConfig {
             spectral: SpectralConfig::default(),
             silence: None,
             voice_quality: false,
+            intonation: None,
         }
     }
 }
@@ -260,10 +292,7 @@ impl FeatureConfig {
             1 => " + deltas",
             _ => " + deltas and delta-deltas",
         };
-        let pitch = match self.pitch.method {
-            PitchMethod::Pyin => "pYIN pitch",
-            PitchMethod::Yin => "YIN pitch",
-        };
+        let pitch = pitch_description(&self.pitch);
         let speech = match &self.silence {
             Some(silence) if silence.edges_only => format!(
                 ", leading and trailing frames more than {} dB below the loudest dropped",
@@ -282,12 +311,18 @@ impl FeatureConfig {
         } else {
             ""
         };
+        let intonation = match (&self.intonation, self.kind) {
+            (Some(intonation), FeatureKind::All) => {
+                format!(", intonation by {}", pitch_description(intonation))
+            }
+            _ => String::new(),
+        };
         let what = match self.kind {
             FeatureKind::Mfcc => format!("{} MFCC{deltas}", self.mfcc.n_mfcc),
             FeatureKind::LogMel => format!("log-mel ({} bands){deltas}", self.mel.n_mels),
             FeatureKind::Pitch => pitch.to_string(),
             FeatureKind::All => format!(
-                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape{chroma}{voice} and {pitch}",
+                "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape{chroma}{voice} and {pitch}{intonation}",
                 self.mfcc.n_mfcc
             ),
         };
@@ -312,16 +347,20 @@ impl FeatureConfig {
             }
             names
         };
-        let pitch_names = || -> Vec<String> {
-            match self.pitch.method {
-                PitchMethod::Pyin => vec!["f0".into(), "voiced_flag".into(), "voiced_prob".into()],
-                PitchMethod::Yin => vec!["f0".into()],
+        let pitch_names = |pitch: &PitchConfig| -> Vec<String> {
+            let f0 = match pitch.unit {
+                PitchUnit::Hz => "f0",
+                PitchUnit::Semitones => "f0_semitones",
+            };
+            match pitch.method {
+                PitchMethod::Pyin => vec![f0.into(), "voiced_flag".into(), "voiced_prob".into()],
+                PitchMethod::Yin => vec![f0.into()],
             }
         };
         match self.kind {
             FeatureKind::Mfcc => with_deltas("mfcc", self.mfcc.n_mfcc),
             FeatureKind::LogMel => with_deltas("logmel", self.mel.n_mels),
-            FeatureKind::Pitch => pitch_names(),
+            FeatureKind::Pitch => pitch_names(&self.pitch),
             FeatureKind::All => {
                 let mut names = with_deltas("mfcc", self.mfcc.n_mfcc);
                 for name in [
@@ -339,9 +378,16 @@ impl FeatureConfig {
                     self.spectral.contrast.n_bands + 1,
                 ));
                 names.extend(numbered("chroma", self.spectral.n_chroma));
-                names.extend(pitch_names());
+                names.extend(pitch_names(&self.pitch));
                 if self.voice_quality {
                     names.extend(VOICE_QUALITY_NAMES.map(String::from));
+                }
+                if let Some(intonation) = &self.intonation {
+                    names.extend(
+                        pitch_names(intonation)
+                            .into_iter()
+                            .map(|name| format!("intonation_{name}")),
+                    );
                 }
                 names
             }
@@ -379,7 +425,7 @@ impl FeatureConfig {
                 let base = self.log_mel_or_mfcc(&mel)?;
                 self.append_deltas(base)?
             }
-            FeatureKind::Pitch => shared.pitch(self)?,
+            FeatureKind::Pitch => shared.pitch(self, &self.pitch)?,
             FeatureKind::All => self.all(shared)?,
         };
         Ok(match &self.silence {
@@ -464,30 +510,48 @@ impl FeatureConfig {
         Ok(Matrix::stack(&parts))
     }
 
-    /// The pitch range and frames of the pitch track (and of the harmonics-to-noise ratio),
+    /// The pitch range and frames of a pitch track (and of the harmonics-to-noise ratio),
     /// on the STFT's hop and centring.
-    fn pitch_framing(&self) -> YinConfig {
+    fn pitch_framing(&self, pitch: &PitchConfig) -> YinConfig {
         YinConfig {
-            fmin: self.pitch.fmin,
-            fmax: self.pitch.fmax,
-            frame_length: self.pitch.frame_length,
+            fmin: pitch.fmin,
+            fmax: pitch.fmax,
+            frame_length: pitch.frame_length,
             hop_length: Some(self.stft.hop_length),
             center: self.stft.center,
         }
     }
 
-    fn pitch_rows(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
-        let yin_config = self.pitch_framing();
-        let rows: Vec<Vec<f64>> = match self.pitch.method {
-            PitchMethod::Yin => vec![yin(samples, sr, &yin_config, self.pitch.trough_threshold)?],
+    fn pitch_rows(
+        &self,
+        pitch: &PitchConfig,
+        samples: &[f32],
+        sr: f64,
+    ) -> Result<Matrix, FeatureError> {
+        let yin_config = self.pitch_framing(pitch);
+        let rows: Vec<Vec<f64>> = match pitch.method {
+            PitchMethod::Yin => {
+                let f0 = yin(samples, sr, &yin_config, pitch.trough_threshold)?;
+                vec![match pitch.unit {
+                    PitchUnit::Hz => f0,
+                    PitchUnit::Semitones => f0.into_iter().map(semitones_above_a0).collect(),
+                }]
+            }
             PitchMethod::Pyin => {
-                let track = pyin(samples, sr, &yin_config, &self.pitch.pyin)?;
-                vec![
-                    track
+                let track = pyin(samples, sr, &yin_config, &pitch.pyin)?;
+                let f0 = match pitch.unit {
+                    PitchUnit::Hz => track
                         .f0
                         .iter()
                         .map(|f| if f.is_nan() { 0.0 } else { *f })
                         .collect(),
+                    PitchUnit::Semitones => semitone_contour(
+                        &track.f0,
+                        semitones_above_a0((pitch.fmin * pitch.fmax).sqrt()),
+                    ),
+                };
+                vec![
+                    f0,
                     track
                         .voiced_flag
                         .iter()
@@ -544,9 +608,9 @@ impl FeatureConfig {
                 Some(f64::INFINITY),
             )?);
         }
-        parts.push(shared.pitch(self)?);
+        parts.push(shared.pitch(self, &self.pitch)?);
         if self.voice_quality {
-            let hnr = harmonics_to_noise(samples, sr, &self.pitch_framing())?;
+            let hnr = harmonics_to_noise(samples, sr, &self.pitch_framing(&self.pitch))?;
             parts.extend([
                 alpha_ratio(&magnitude, sr, n_fft)?,
                 hammarberg_index(&magnitude, sr, n_fft)?,
@@ -560,6 +624,9 @@ impl FeatureConfig {
                 },
             ]);
         }
+        if let Some(intonation) = &self.intonation {
+            parts.push(shared.pitch(self, intonation)?);
+        }
         // Different frame lengths can differ by a frame when not centred: keep the common span.
         let frames = parts.iter().map(|part| part.cols).min().unwrap_or(0);
         let aligned: Vec<Matrix> = parts
@@ -568,6 +635,45 @@ impl FeatureConfig {
             .collect();
         Ok(Matrix::stack(&aligned))
     }
+}
+
+/// E.g. "pYIN pitch in semitones".
+fn pitch_description(pitch: &PitchConfig) -> &'static str {
+    match (pitch.method, pitch.unit) {
+        (PitchMethod::Pyin, PitchUnit::Hz) => "pYIN pitch",
+        (PitchMethod::Pyin, PitchUnit::Semitones) => "pYIN pitch in semitones",
+        (PitchMethod::Yin, PitchUnit::Hz) => "YIN pitch",
+        (PitchMethod::Yin, PitchUnit::Semitones) => "YIN pitch in semitones",
+    }
+}
+
+/// Semitones above A0 (27.5 Hz), the F0 scale of eGeMAPS.
+fn semitones_above_a0(hz: f64) -> f64 {
+    12.0 * (hz / 27.5).log2()
+}
+
+/// A pYIN track (NaN where unvoiced) in semitones, its unvoiced frames filled by linear
+/// interpolation between the voiced frames around them and held beyond the first and last;
+/// `unvoiced` everywhere when no frame is voiced.
+fn semitone_contour(f0: &[f64], unvoiced: f64) -> Vec<f64> {
+    let voiced: Vec<(usize, f64)> = f0
+        .iter()
+        .enumerate()
+        .filter(|(_, hz)| hz.is_finite() && **hz > 0.0)
+        .map(|(frame, &hz)| (frame, semitones_above_a0(hz)))
+        .collect();
+    let (Some(&first), Some(&last)) = (voiced.first(), voiced.last()) else {
+        return vec![unvoiced; f0.len()];
+    };
+    let mut contour = vec![first.1; f0.len()];
+    for pair in voiced.windows(2) {
+        let ((start, from), (end, to)) = (pair[0], pair[1]);
+        for (step, value) in contour[start..end].iter_mut().enumerate() {
+            *value = from + step as f64 / (end - start) as f64 * (to - from);
+        }
+    }
+    contour[last.0..].fill(last.1);
+    contour
 }
 
 /// What several feature configurations can share of one prepared signal: its magnitude
@@ -601,13 +707,51 @@ impl<'a> SharedAnalysis<'a> {
         Ok(magnitude)
     }
 
-    fn pitch(&mut self, config: &FeatureConfig) -> Result<Matrix, FeatureError> {
-        let key = (config.pitch, config.stft.hop_length, config.stft.center);
+    /// `config`'s track of `pitch` (its own pitch or its intonation track).
+    fn pitch(
+        &mut self,
+        config: &FeatureConfig,
+        pitch: &PitchConfig,
+    ) -> Result<Matrix, FeatureError> {
+        let key = (*pitch, config.stft.hop_length, config.stft.center);
         if let Some((_, track)) = self.pitch_tracks.iter().find(|(done, _)| *done == key) {
             return Ok(track.clone());
         }
-        let track = config.pitch_rows(self.samples, self.sr)?;
+        let track = config.pitch_rows(pitch, self.samples, self.sr)?;
         self.pitch_tracks.push((key, track.clone()));
         Ok(track)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semitone_contour_interpolates_unvoiced_frames_and_holds_the_ends() {
+        let nan = f64::NAN;
+        // 110 Hz is 24 semitones above 27.5 Hz, 220 Hz 36.
+        let contour = semitone_contour(&[nan, 110.0, nan, nan, 220.0, nan], 0.0);
+        let expected = [24.0, 24.0, 28.0, 32.0, 36.0, 36.0];
+        for (got, want) in contour.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-9, "{contour:?}");
+        }
+        assert_eq!(semitone_contour(&[nan, nan], 7.0), vec![7.0, 7.0]);
+        assert!(semitone_contour(&[], 7.0).is_empty());
+    }
+
+    #[test]
+    fn semitone_unit_names_its_row_and_keeps_hz_configs_bytes() {
+        let mut config = FeatureConfig {
+            kind: FeatureKind::Pitch,
+            ..FeatureConfig::default()
+        };
+        let hz = serde_json::to_string(&config).unwrap();
+        assert!(!hz.contains("unit"), "{hz}");
+        config.pitch.unit = PitchUnit::Semitones;
+        assert_eq!(config.feature_names()[0], "f0_semitones");
+        let semitones = serde_json::to_string(&config).unwrap();
+        let back: FeatureConfig = serde_json::from_str(&semitones).unwrap();
+        assert_eq!(back.pitch.unit, PitchUnit::Semitones);
     }
 }

@@ -22,7 +22,7 @@ pub mod voice;
 
 pub use chroma::chroma_stft;
 pub use config::{
-    DeltaConfig, FeatureConfig, FeatureKind, PitchConfig, PitchMethod, SharedAnalysis,
+    DeltaConfig, FeatureConfig, FeatureKind, PitchConfig, PitchMethod, PitchUnit, SharedAnalysis,
     SilenceConfig, SpectralConfig,
 };
 pub use db::{DbConfig, DbReference, power_to_db};

@@ -114,6 +114,65 @@ fn silence_is_floored_and_unvoiced() {
 }
 
 #[test]
+fn intonation_track_is_the_pitch_kind_of_its_settings_appended_to_all() {
+    let audio = ser_audio::signals::melody(16_000, 1.0, -12.0);
+    let all = native_rate_config(FeatureKind::All);
+    let mut intonation = native_rate_config(FeatureKind::Pitch);
+    intonation.pitch.unit = PitchUnit::Semitones;
+    intonation.pitch.fmin = 55.0;
+    intonation.pitch.fmax = 600.0;
+    intonation.pitch.frame_length = 1024;
+    let with = FeatureConfig {
+        intonation: Some(intonation.pitch),
+        ..all.clone()
+    };
+    let names = with.feature_names();
+    assert_eq!(names.len(), all.n_features() + 3);
+    assert_eq!(
+        names[all.n_features()..],
+        ["intonation_f0_semitones", "intonation_voiced_flag", "intonation_voiced_prob"]
+    );
+    assert!(with.describe().ends_with("intonation by pYIN pitch in semitones"));
+    let (with, without, track) = (
+        with.extract(&audio).unwrap(),
+        all.extract(&audio).unwrap(),
+        intonation.extract(&audio).unwrap(),
+    );
+    // The rows before it are unchanged; its rows are the pitch kind's of the same settings.
+    assert_eq!(with.data[..without.data.len()], without.data[..]);
+    assert_eq!(with.data[without.data.len()..], track.data[..]);
+    // Off, it leaves a configuration's bytes (and feature cache keys) as they were.
+    assert!(!serde_json::to_string(&all).unwrap().contains("intonation"));
+}
+
+#[test]
+fn semitone_pitch_reads_a_tone_and_fills_silence_with_the_middle_of_the_range() {
+    let mut config = native_rate_config(FeatureKind::Pitch);
+    config.pitch.unit = PitchUnit::Semitones;
+    // 220 Hz, half a second of it between silences: 36 semitones above 27.5 Hz throughout,
+    // the silent frames carried over from their voiced neighbours.
+    let tone = ser_audio::signals::tone(16_000, 0.5, 220.0, -12.0).samples;
+    let samples = [vec![0.0; 4000], tone, vec![0.0; 4000]].concat();
+    let pitch = extract(&config, samples, 16_000);
+    assert!(pitch.row(1).contains(&0.0), "the silences are unvoiced");
+    let contour = pitch.row(0);
+    let within =
+        |frames: &[f32], semitones: f32| frames.iter().all(|&st| (st - 36.0).abs() < semitones);
+    // Frames wholly inside the tone read it to a tenth of a semitone; the partly silent frames
+    // at its edges (and the silence held from them) within a semitone and a half.
+    assert!(within(&contour[9..23], 0.1), "{contour:?}");
+    assert!(within(contour, 1.5), "{contour:?}");
+    let silence = extract(&config, vec![0.0; 8000], 16_000);
+    let middle = 12.0 * ((config.pitch.fmin * config.pitch.fmax).sqrt() / 27.5).log2();
+    assert!(
+        silence
+            .row(0)
+            .iter()
+            .all(|&st| (f64::from(st) - middle).abs() < 1e-4)
+    );
+}
+
+#[test]
 fn dc_energy_sits_in_the_first_bin() {
     let config = StftConfig {
         window: Window::Rectangular,
@@ -478,8 +537,20 @@ fn shared_analysis_changes_no_value() {
     other_hop.stft.hop_length = 256;
     let mut pyin = every_frame.clone();
     pyin.pitch.method = PitchMethod::Pyin;
+    let mut semitones = pyin.clone();
+    semitones.pitch.unit = PitchUnit::Semitones;
+    let mut intonation = every_frame.clone();
+    intonation.intonation = Some(semitones.pitch);
     let mfcc = native_rate_config(FeatureKind::Mfcc);
-    let configs = [every_frame, speech_frames, other_hop, pyin, mfcc];
+    let configs = [
+        every_frame,
+        speech_frames,
+        other_hop,
+        pyin,
+        semitones,
+        intonation,
+        mfcc,
+    ];
     let sr = f64::from(audio.sample_rate);
     let mut shared = SharedAnalysis::new(&audio.samples, sr);
     for config in &configs {

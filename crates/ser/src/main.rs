@@ -55,7 +55,12 @@ fn main() -> std::process::ExitCode {
     // Piped into `head` and the like, a command stops quietly as Unix tools do instead of
     // panicking in `println!`. The service (and its benchmark) keep Rust's ignored SIGPIPE: a
     // client that hangs up is an error on its socket, not the end of the server.
-    if !matches!(cli.command, Command::Serve(_) | Command::Bench(_)) {
+    let serves = match &cli.command {
+        Command::Serve(_) => true,
+        Command::Bench(bench) => matches!(bench.target, commands::bench::BenchTarget::Serve(_)),
+        _ => false,
+    };
+    if !serves {
         sigpipe::reset();
     }
     // A panic on one input is reported as that input's error (see ser_audio::isolate).

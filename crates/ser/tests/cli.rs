@@ -497,23 +497,30 @@ fn experiment_run_flag_replaces_the_files_recipe() {
 #[test]
 #[cfg(unix)]
 fn output_cut_short_by_the_reader_ends_the_command_without_a_panic() {
-    // `ser model info ... | head -1`: the reader has gone before ser writes.
+    // `ser model info ... | head -1`: the reader has gone before ser writes. Benchmarks too
+    // (only the service's keeps the ignored SIGPIPE).
     let bundle = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/default.serb");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ser"))
-        .args(["model", "info", bundle.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("ser runs");
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        output.status.signal(),
-        Some(13),
-        "{:?}: {stderr}",
-        output.status
-    );
+    let clip = data_dir().join("../audio-seeds/a24.wav");
+    for args in [
+        vec!["model", "info", bundle.to_str().unwrap()],
+        vec!["bench", "features", clip.to_str().unwrap()],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ser"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ser runs");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            output.status.signal(),
+            Some(13),
+            "{args:?}: {:?}: {stderr}",
+            output.status
+        );
+    }
 }

@@ -130,9 +130,16 @@ fn intonation_track_is_the_pitch_kind_of_its_settings_appended_to_all() {
     assert_eq!(names.len(), all.n_features() + 3);
     assert_eq!(
         names[all.n_features()..],
-        ["intonation_f0_semitones", "intonation_voiced_flag", "intonation_voiced_prob"]
+        [
+            "intonation_f0_semitones",
+            "intonation_voiced_flag",
+            "intonation_voiced_prob"
+        ]
     );
-    assert!(with.describe().ends_with("intonation by pYIN pitch in semitones"));
+    assert!(
+        with.describe()
+            .ends_with("intonation by pYIN pitch in semitones")
+    );
     let (with, without, track) = (
         with.extract(&audio).unwrap(),
         all.extract(&audio).unwrap(),

@@ -218,13 +218,24 @@ impl Classifier {
             .map_or(&self.members[0].info.card, |ensemble| &ensemble.card)
     }
 
-    /// The models' architectures, e.g. `mlp + cnn1d`.
+    /// The architectures of the models that judge a speaker heard in several clips, e.g.
+    /// `mlp + cnn1d`, then the number of lone-clip substitutes, e.g. `mlp + cnn1d + 1 lone-clip
+    /// substitute` (they never judge beside the models they replace).
     pub fn architectures(&self) -> String {
-        let architectures: Vec<String> = self
-            .members()
-            .map(|info| info.architecture.to_string())
-            .collect();
-        architectures.join(" + ")
+        let judging = self.judging_architectures().join(" + ");
+        match self.lone_clip_substitutes().len() {
+            0 => judging,
+            1 => format!("{judging} + 1 lone-clip substitute"),
+            count => format!("{judging} + {count} lone-clip substitutes"),
+        }
+    }
+
+    fn judging_architectures(&self) -> Vec<String> {
+        self.members()
+            .enumerate()
+            .filter(|(index, _)| self.judges(*index, false))
+            .map(|(_, info)| info.architecture.to_string())
+            .collect()
     }
 
     /// The networks and the training data in a few words, e.g. `mlp + cnn1d trained on
@@ -240,14 +251,16 @@ impl Classifier {
     }
 
     /// The whole description as JSON (`ser model info --format json`, `GET /v1/model`): the
-    /// bundle's info, or for an ensemble its header with `architecture` and `members` added.
+    /// bundle's info, or for an ensemble its header with `architecture` (of the models that
+    /// judge a speaker heard in several clips; the substitutes are in `lone_clip`) and
+    /// `members` added.
     pub fn describe_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         let Some(ensemble) = &self.ensemble else {
             return serde_json::to_value(self.info());
         };
         let mut value = serde_json::to_value(ensemble)?;
         if let Some(object) = value.as_object_mut() {
-            let architectures = self.architectures().replace(" + ", "+");
+            let architectures = self.judging_architectures().join("+");
             object.insert("architecture".into(), architectures.into());
             object.insert(
                 "members".into(),

@@ -206,6 +206,15 @@ fn a_speaker_heard_in_one_clip_is_judged_by_the_lone_clip_substitutes() {
         ensemble.describe_json().unwrap()["lone_clip"],
         serde_json::json!([{ "member": 2, "replaces": 0 }])
     );
+    // Named as the models that judge together; the substitute counted apart.
+    assert_eq!(
+        ensemble.architectures(),
+        "mlp + cnn1d + 1 lone-clip substitute"
+    );
+    assert_eq!(
+        ensemble.describe_json().unwrap()["architecture"],
+        "mlp+cnn1d"
+    );
     let [mlp, cnn, plain] = [&mlp_bytes, &cnn_bytes, &plain_bytes]
         .map(|bytes| Classifier::from_bundle_bytes(bytes).unwrap());
 

@@ -69,6 +69,7 @@ pub fn synthetic(
             .push(FeatureMatrix::new(n_features, frames, values));
         data.labels.push(class);
         data.speakers.push(example % 2);
+        data.corpora.push(0);
     }
     data
 }

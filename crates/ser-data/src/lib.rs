@@ -40,6 +40,10 @@ pub struct Clip {
     pub emotion: Emotion,
     /// Spoken text or target word, where the corpus says it.
     pub text: Option<String>,
+    /// The kind of corpus it was loaded from (`tess`, `ravdess`, `manifest`, ...), so that
+    /// clips of several corpora joined into one list can still be told apart.
+    #[serde(default)]
+    pub corpus: String,
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so

@@ -19,6 +19,7 @@ fn fixture(n: usize) -> (tempfile::TempDir, Vec<Clip>) {
                 speaker: "S".into(),
                 emotion: Emotion::ALL[i % 7],
                 text: None,
+                corpus: "test".into(),
             }
         })
         .collect();

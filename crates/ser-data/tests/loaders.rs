@@ -73,6 +73,7 @@ fn ravdess_uses_the_seven_field_scheme() {
     assert_eq!(calm.emotion, Emotion::Neutral);
     assert_eq!(calm.speaker, "Actor_01");
     assert_eq!(calm.text.as_deref(), Some("Dogs are sitting by the door"));
+    assert!(corpus.clips.iter().all(|clip| clip.corpus == "ravdess"));
     let surprised = find(&corpus, "03-01-08-01-01-02-12.wav");
     assert_eq!(surprised.emotion, Emotion::PleasantSurprise);
     assert_eq!(surprised.speaker, "Actor_12");
@@ -164,7 +165,7 @@ fn manifest_resolves_relative_paths_and_optional_columns() {
     let manifest = dir.path().join("manifest.csv");
     std::fs::write(
         &manifest,
-        "path,label,speaker,extra\nclips/a.wav,Angry,spk1,x\n/abs/b.flac,calm,,y\nc.wav,boredom,spk2,z\n",
+        "path,label,speaker,extra,corpus\nclips/a.wav,Angry,spk1,x,calls\n/abs/b.flac,calm,,y,\nc.wav,boredom,spk2,z,calls\n",
     )
     .unwrap();
     for root in [manifest.as_path(), dir.path()] {
@@ -175,6 +176,9 @@ fn manifest_resolves_relative_paths_and_optional_columns() {
         assert_eq!(corpus.clips[1].path, PathBuf::from("/abs/b.flac"));
         assert_eq!(corpus.clips[1].emotion, Emotion::Neutral);
         assert_eq!(corpus.clips[1].speaker, UNKNOWN_SPEAKER);
+        // The corpus column names a row's corpus; an empty cell leaves it `manifest`.
+        assert_eq!(corpus.clips[0].corpus, "calls");
+        assert_eq!(corpus.clips[1].corpus, "manifest");
         assert_eq!(corpus.unmapped.len(), 1);
         assert_eq!(corpus.unmapped[0].label, "boredom");
     }

@@ -19,6 +19,7 @@ fn clips(per_emotion: &[usize]) -> Vec<Clip> {
                 speaker: if i % 2 == 0 { "A" } else { "B" }.to_string(),
                 emotion: *emotion,
                 text: None,
+                corpus: "test".into(),
             });
         }
     }

@@ -31,6 +31,9 @@ pub(crate) struct CheckpointState {
     pub history: Vec<EpochRecord>,
     pub best_epoch: usize,
     pub best_score: f32,
+    /// With weight averaging, the first epoch (0-based) of the mean kept as the best model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub averaged_from: Option<usize>,
     model_len: usize,
     optimizer_len: usize,
     best_len: usize,
@@ -49,6 +52,7 @@ impl Checkpoint {
         epochs_done: usize,
         history: Vec<EpochRecord>,
         best: (usize, f32),
+        averaged_from: Option<usize>,
         sections: [Vec<u8>; 3],
     ) -> Self {
         let [model, optimizer, best_model] = sections;
@@ -59,6 +63,7 @@ impl Checkpoint {
                 history,
                 best_epoch: best.0,
                 best_score: best.1,
+                averaged_from,
                 model_len: model.len(),
                 optimizer_len: optimizer.len(),
                 best_len: best_model.len(),

@@ -577,6 +577,16 @@ pub struct TrainConfig {
     /// by its number of speakers, not of clips: two speakers with 1400 clips each do not
     /// outweigh sixteen with 60 each.
     pub speaker_weighting: bool,
+    /// Weight the loss so that every training corpus counts the same, whatever its number of
+    /// clips (within a corpus, class and speaker weighting as asked): TESS's 2800 clips of
+    /// two voices do not outweigh another corpus's 1000 of twenty.
+    pub corpus_weighting: bool,
+    /// Label smoothing: every target puts this share on all classes evenly (0 = off).
+    pub label_smoothing: f64,
+    /// Stochastic weight averaging: the model is the mean of the weights after each of the
+    /// last this many epochs, not the last epoch's (0 = off; replaces the best-epoch choice
+    /// on validation).
+    pub average_epochs: usize,
     pub seed: u64,
     pub augment: AugmentConfig,
     /// Temperature scaling fitted on out-of-fold predictions of this many speaker folds of
@@ -597,6 +607,9 @@ impl Default for TrainConfig {
             patience: 8,
             class_weighting: true,
             speaker_weighting: false,
+            corpus_weighting: false,
+            label_smoothing: 0.0,
+            average_epochs: 0,
             seed: 42,
             augment: AugmentConfig::default(),
             calibration_folds: 0,
@@ -621,6 +634,18 @@ impl TrainConfig {
             return Err(ModelError::Config(
                 "training.calibration_folds must be 0 (validation part) or at least 2".into(),
             ));
+        }
+        if self.average_epochs > self.epochs {
+            return Err(ModelError::Config(format!(
+                "training.average_epochs ({}) cannot exceed training.epochs ({})",
+                self.average_epochs, self.epochs
+            )));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(ModelError::Config(format!(
+                "training.label_smoothing must be in [0, 1), got {}",
+                self.label_smoothing
+            )));
         }
         self.augment.validate()
     }
@@ -693,6 +718,20 @@ mod tests {
             let error = RunConfig::from_toml(&format!("[training.augment]\n{bad}\n")).unwrap_err();
             assert!(
                 error.to_string().contains("training.augment."),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn label_smoothing_is_a_share_below_one() {
+        let run = RunConfig::from_toml("[training]\nlabel_smoothing = 0.1\n").unwrap();
+        assert_eq!(run.training.label_smoothing, 0.1);
+        for bad in ["-0.1", "1.0", "nan"] {
+            let error = RunConfig::from_toml(&format!("[training]\nlabel_smoothing = {bad}\n"))
+                .unwrap_err();
+            assert!(
+                error.to_string().contains("training.label_smoothing"),
                 "{bad}: {error}"
             );
         }

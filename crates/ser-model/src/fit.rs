@@ -6,11 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, Device, Tensor};
 use ser_data::SkippedClip;
 use ser_features::{FeatureConfig, FeatureMatrix};
 
@@ -42,6 +42,8 @@ pub struct LabelledFeatures {
     /// Each example's speaker as a group index ([`crate::group_indices`]): speaker
     /// normalisation centres every speaker on their own mean.
     pub speakers: Vec<usize>,
+    /// Each example's corpus as a group index, for `corpus_weighting`.
+    pub corpora: Vec<usize>,
 }
 
 impl LabelledFeatures {
@@ -266,12 +268,14 @@ fn check_data(data: &LabelledFeatures, n_classes: usize, name: &str) -> Result<(
     if data.is_empty()
         || data.matrices.len() != data.labels.len()
         || data.speakers.len() != data.labels.len()
+        || data.corpora.len() != data.labels.len()
     {
         return Err(ModelError::Training(format!(
-            "the {name} set is empty or has {} matrices for {} labels and {} speakers",
+            "the {name} set is empty or has {} matrices for {} labels, {} speakers and {} corpora",
             data.matrices.len(),
             data.labels.len(),
-            data.speakers.len()
+            data.speakers.len(),
+            data.corpora.len()
         )));
     }
     if let Some(label) = data.labels.iter().find(|&&label| label >= n_classes) {
@@ -298,10 +302,14 @@ fn build_optimizer(config: &TrainConfig) -> ModuleOptimizer {
 
 /// Each training example's weight in the loss: the inverse frequency of its group - its class
 /// (`class_weighting`), its speaker (`speaker_weighting`) or both (its speaker's examples of
-/// its class) - scaled so that the weights average 1; all 1 when neither is asked for.
+/// its class) - scaled so that the weights average 1; all 1 when none is asked for. With
+/// `corpus_weighting` every corpus gets the same share of the total, divided among its own
+/// groups as above.
 fn example_weights(train: &LabelledFeatures, config: &TrainConfig) -> Vec<f32> {
+    let corpus = |index: usize| config.corpus_weighting.then(|| train.corpora[index]);
     let group = |index: usize| {
         (
+            corpus(index),
             config.class_weighting.then(|| train.labels[index]),
             config.speaker_weighting.then(|| train.speakers[index]),
         )
@@ -310,9 +318,16 @@ fn example_weights(train: &LabelledFeatures, config: &TrainConfig) -> Vec<f32> {
     for index in 0..train.len() {
         *counts.entry(group(index)).or_insert(0usize) += 1;
     }
-    let per_group = train.len() as f32 / counts.len() as f32;
+    let mut groups_per_corpus = HashMap::new();
+    for (corpus, _, _) in counts.keys() {
+        *groups_per_corpus.entry(*corpus).or_insert(0usize) += 1;
+    }
+    let per_corpus = train.len() as f32 / groups_per_corpus.len() as f32;
     (0..train.len())
-        .map(|index| per_group / counts[&group(index)] as f32)
+        .map(|index| {
+            let per_group = per_corpus / groups_per_corpus[&corpus(index)] as f32;
+            per_group / counts[&group(index)] as f32
+        })
         .collect()
 }
 
@@ -434,7 +449,8 @@ fn train_member(
     let device = Device::default().autodiff();
     let mut network = Network::new(&setup.model, n_features, setup.labels.len(), &device, seed);
     let mut optimizer = build_optimizer(config);
-    let training_step = TrainingStep::new(setup.model.architecture, &device);
+    let training_step = TrainingStep::new(setup.model.architecture, &device)
+        .with_label_smoothing(config.label_smoothing as f32);
     let weights = example_weights(train, config);
 
     let identity = RunIdentity {
@@ -447,6 +463,10 @@ fn train_member(
     let mut history = Vec::new();
     let mut best = (0usize, f32::NEG_INFINITY);
     let mut best_weights = Vec::new();
+    // Stochastic weight averaging over the last `average_epochs` epochs: the first one's index.
+    let average_from =
+        (config.average_epochs > 0).then(|| config.epochs.saturating_sub(config.average_epochs));
+    let mut average: Option<Network> = None;
     let checkpoint_path = run_dir.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
     if let (true, Some(path)) = (setup.resume, &checkpoint_path) {
         if path.exists() {
@@ -472,6 +492,25 @@ fn train_member(
             history.truncate(checkpoint.state.epochs_done);
             best = (checkpoint.state.best_epoch, checkpoint.state.best_score);
             best_weights = checkpoint.best_model;
+            if let Some(from) = average_from.filter(|&from| history.len() > from) {
+                if checkpoint.state.averaged_from != Some(from) {
+                    return Err(corrupt_checkpoint(
+                        path,
+                        format!(
+                            "this run averages the weights from epoch {}, the checkpoint's \
+                             best model does not (start a new run instead of resuming)",
+                            from + 1
+                        ),
+                    ));
+                }
+                // The kept weights are the running mean so far.
+                average = Some(
+                    network
+                        .valid()
+                        .try_load_record(record_from(&best_weights)?)
+                        .map_err(|error| corrupt_checkpoint(path, error))?,
+                );
+            }
             progress.stage(&format!("resuming after epoch {}", history.len()));
         } else {
             progress.stage("no checkpoint to resume from: starting a new run");
@@ -583,9 +622,20 @@ fn train_member(
             val_macro_f1: evaluation.map(|e| f64::from(e.macro_f1)),
             seconds: started.elapsed().as_secs_f64(),
         };
-        // Without validation the latest epoch is the model; with it, the best macro-F1.
+        // Without validation the latest epoch is the model; with it, the best macro-F1; with
+        // weight averaging, the mean of the last epochs' weights.
         let score = record.val_macro_f1.map_or(epoch as f32, |f1| f1 as f32);
-        if score > best.1 {
+        if let Some(from) = average_from {
+            if epoch >= from {
+                let mean = match average.take() {
+                    Some(mean) => running_mean(mean, &network.valid(), epoch - from + 1),
+                    None => network.valid(),
+                };
+                best = (epoch + 1, score);
+                best_weights = record_bytes(&mean)?;
+                average = Some(mean);
+            }
+        } else if score > best.1 {
             best = (epoch + 1, score);
             best_weights = record_bytes(&network)?;
         }
@@ -600,6 +650,7 @@ fn train_member(
                 epoch + 1,
                 history.clone(),
                 best,
+                average_from.filter(|&from| epoch >= from),
                 [
                     record_bytes(&network)?,
                     optimizer_bytes.to_vec(),
@@ -693,6 +744,50 @@ fn macro_f1(predictions: &[usize], truth: &[usize], n_classes: usize) -> f32 {
     scores.iter().sum::<f32>() / scores.len().max(1) as f32
 }
 
+/// `mean` (the mean of `count - 1` networks' parameters) moved to the mean of those and
+/// `latest`: every float parameter, running statistics included, as stochastic weight
+/// averaging does.
+fn running_mean(mean: Network, latest: &Network, count: usize) -> Network {
+    let mut values = ParameterValues::default();
+    latest.visit(&mut values);
+    mean.map(&mut MoveTowards {
+        values: values.0,
+        share: 1.0 / count as f32,
+    })
+}
+
+/// Every float parameter's value, flattened, by id.
+#[derive(Default)]
+struct ParameterValues(HashMap<ParamId, Tensor<1>>);
+
+impl ModuleVisitor for ParameterValues {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.insert(param.id, param.val().flatten::<1>(0, D - 1));
+    }
+}
+
+/// Moves every parameter a `share` of the way towards the value of the same id.
+struct MoveTowards {
+    values: HashMap<ParamId, Tensor<1>>,
+    share: f32,
+}
+
+impl ModuleMapper for MoveTowards {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        match self.values.remove(&param.id) {
+            Some(target) => {
+                let share = self.share;
+                param.map(|value| {
+                    let shape = value.shape();
+                    let step = (target.reshape(shape) - value.clone()).mul_scalar(share);
+                    value + step
+                })
+            }
+            None => param,
+        }
+    }
+}
+
 fn record_bytes(network: &Network) -> Result<Vec<u8>, ModelError> {
     network
         .valid()
@@ -741,6 +836,41 @@ fn append_metrics(path: &Path, record: &EpochRecord) -> Result<(), ModelError> {
 mod tests {
     use super::*;
 
+    /// Every parameter times a factor (the same ids, so `running_mean` pairs them up).
+    struct Scaled(f32);
+
+    impl ModuleMapper for Scaled {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let factor = self.0;
+            param.map(|value| value.mul_scalar(factor))
+        }
+    }
+
+    #[test]
+    fn running_mean_is_the_mean_of_the_parameters() {
+        let config = ModelConfig::for_architecture(Architecture::Mlp);
+        let first = Network::new(&config, 5, 3, &Device::flex(), 1);
+        let doubled = first.clone().map(&mut Scaled(2.0));
+        let tripled = first.clone().map(&mut Scaled(3.0));
+        // The mean of x, 2x and 3x is 2x.
+        let mean = running_mean(running_mean(first.clone(), &doubled, 2), &tripled, 3);
+        let values = |network: &Network| {
+            let mut values = ParameterValues::default();
+            network.visit(&mut values);
+            values.0
+        };
+        let (first_values, mean_values) = (values(&first), values(&mean));
+        assert_eq!(first_values.len(), mean_values.len());
+        assert!(!first_values.is_empty());
+        for (id, value) in first_values {
+            let expected = crate::classifier::tensor_values(value.mul_scalar(2.0)).unwrap();
+            let got = crate::classifier::tensor_values(mean_values[&id].clone()).unwrap();
+            for (a, b) in expected.iter().zip(&got) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+        }
+    }
+
     #[test]
     fn macro_f1_of_known_predictions() {
         // class 0: tp 1, p 2, a 1 -> 2/3; class 1: tp 1, p 1, a 2 -> 2/3.
@@ -755,6 +885,7 @@ mod tests {
             matrices: Vec::new(),
             labels: vec![0, 0, 0, 1, 1, 1],
             speakers: vec![0, 0, 0, 0, 1, 1],
+            corpora: vec![0; 6],
         };
         let weights = |class_weighting, speaker_weighting| {
             let config = TrainConfig {
@@ -771,6 +902,49 @@ mod tests {
         // Three groups of two each: (0, 0) has 3 examples, (1, 0) one, (1, 1) two.
         let (c, d, e) = (2.0 / 3.0, 2.0, 1.0);
         assert_eq!(weights(true, true), vec![c, c, c, d, e, e]);
+    }
+
+    #[test]
+    fn corpus_weighting_gives_every_corpus_the_same_share() {
+        // Corpus 0: six examples of one speaker (four of class 0, two of class 1); corpus 1:
+        // two examples of class 1 from two speakers.
+        let train = LabelledFeatures {
+            matrices: Vec::new(),
+            labels: vec![0, 0, 0, 0, 1, 1, 1, 1],
+            speakers: vec![0, 0, 0, 0, 0, 0, 1, 2],
+            corpora: vec![0, 0, 0, 0, 0, 0, 1, 1],
+        };
+        let weights = |class_weighting, speaker_weighting| {
+            let config = TrainConfig {
+                class_weighting,
+                speaker_weighting,
+                corpus_weighting: true,
+                ..TrainConfig::default()
+            };
+            example_weights(&train, &config)
+        };
+        let share = |weights: &[f32], corpus| -> f32 {
+            (0..8)
+                .filter(|&index| train.corpora[index] == corpus)
+                .map(|index| weights[index])
+                .sum()
+        };
+        for (class_weighting, speaker_weighting) in
+            [(false, false), (true, false), (false, true), (true, true)]
+        {
+            let weights = weights(class_weighting, speaker_weighting);
+            assert!((share(&weights, 0) - 4.0).abs() < 1e-6, "{weights:?}");
+            assert!((share(&weights, 1) - 4.0).abs() < 1e-6, "{weights:?}");
+        }
+        let (a, b) = (4.0 / 6.0, 4.0 / 2.0);
+        assert_eq!(weights(false, false), vec![a, a, a, a, a, a, b, b]);
+        // Within corpus 0 each class gets 2: class 0's four examples 0.5, class 1's two 1.
+        assert_eq!(
+            weights(true, false),
+            vec![0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 2.0, 2.0]
+        );
+        // Corpus 1's two speakers get 2 each.
+        assert_eq!(weights(false, true), vec![a, a, a, a, a, a, b, b]);
     }
 
     #[test]

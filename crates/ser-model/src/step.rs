@@ -78,6 +78,8 @@ pub(crate) struct StepOutcome {
 pub(crate) struct TrainingStep {
     max_shards: usize,
     device: Device,
+    /// The share of every target spread evenly over all classes (label smoothing).
+    label_smoothing: f32,
 }
 
 impl TrainingStep {
@@ -95,7 +97,14 @@ impl TrainingStep {
         Self {
             max_shards,
             device: device.clone(),
+            label_smoothing: 0.0,
         }
+    }
+
+    /// Targets of `1 - smoothing` on the class and `smoothing / classes` on every class.
+    pub(crate) fn with_label_smoothing(mut self, smoothing: f32) -> Self {
+        self.label_smoothing = smoothing;
+        self
     }
 
     /// At most `max_shards` shards per step (tests use it to compare shard counts).
@@ -197,7 +206,15 @@ impl TrainingStep {
                     TensorData::new(weights[range.clone()].to_vec(), [n]),
                     &self.device,
                 );
-                (log_probabilities.clone().gather(1, target).reshape([n]) * weights).sum()
+                let target_term = log_probabilities.clone().gather(1, target).reshape([n]);
+                let smoothing = self.label_smoothing;
+                let log_likelihood = if smoothing > 0.0 {
+                    let uniform_term = log_probabilities.clone().mean_dim(1).reshape([n]);
+                    target_term.mul_scalar(1.0 - smoothing) + uniform_term.mul_scalar(smoothing)
+                } else {
+                    target_term
+                };
+                (log_likelihood * weights).sum()
             })
             .reduce(|a, b| a + b)
             .expect("a batch has its first targets");
@@ -559,11 +576,49 @@ mod tests {
             .with_weights(Some(class_weights.to_vec()))
             .init(&Device::flex())
             .forward(
-                logits,
-                Tensor::<1, Int>::from_data(TensorData::new(targets, [20]), &Device::flex()),
+                logits.clone(),
+                Tensor::<1, Int>::from_data(
+                    TensorData::new(targets.clone(), [20]),
+                    &Device::flex(),
+                ),
             );
         let burn_loss = tensor_values(burn_loss).unwrap()[0];
         assert!((loss - burn_loss).abs() < 1e-5, "{loss} vs {burn_loss}");
+
+        // Label smoothing as burn's: targets (1 - 0.1) on the class, 0.1 / 7 on every class.
+        let smoothing_step =
+            TrainingStep::new(Architecture::Mlp, &device).with_label_smoothing(0.1);
+        let ones = vec![1.0; 20];
+        let smoothed = smoothing_step
+            .run(
+                &mut copy(&network),
+                Batch {
+                    inputs: &inputs,
+                    targets: &targets,
+                    weights: &ones,
+                    mixed: None,
+                    n_features: example_size,
+                    frames: 1,
+                },
+                1,
+            )
+            .unwrap()
+            .loss;
+        let burn_smoothed = burn::nn::loss::CrossEntropyLossConfig::new()
+            .with_smoothing(Some(0.1))
+            .init(&Device::flex())
+            .forward(
+                logits.clone(),
+                Tensor::<1, Int>::from_data(
+                    TensorData::new(targets.clone(), [20]),
+                    &Device::flex(),
+                ),
+            );
+        let burn_smoothed = tensor_values(burn_smoothed).unwrap()[0];
+        assert!(
+            (smoothed - burn_smoothed).abs() < 1e-5,
+            "{smoothed} vs {burn_smoothed}"
+        );
         assert!(
             loss > 0.5,
             "an untrained network's loss is near ln 7: {loss}"

@@ -182,12 +182,13 @@ pub fn train(
             .map(|clip| clip.emotion.index())
             .collect(),
         speakers: speaker_groups(&extracted.clips),
+        corpora: crate::group_indices(extracted.clips.iter().map(|clip| clip.corpus.as_str())),
         matrices: extracted.matrices,
     };
     let extracted = extract(&train_clips)?;
     let train_clips = extracted.clips.clone();
     let mut train = labelled(extracted);
-    let original_speakers = train.speakers.clone();
+    let (original_speakers, original_corpora) = (train.speakers.clone(), train.corpora.clone());
     let speaker_count = original_speakers.iter().max().map_or(0, |&max| max + 1);
     for copy in 1..=copies {
         let matrices = augmented_features(
@@ -208,6 +209,7 @@ pub fn train(
                 .iter()
                 .map(|speaker| speaker + copy * speaker_count),
         );
+        train.corpora.extend(&original_corpora);
     }
     let validation = labelled(extract(&validation_clips)?);
     let setup = FitSetup {
@@ -289,6 +291,7 @@ fn out_of_fold_calibration(
         matrices: indices.iter().map(|&i| train.matrices[i].clone()).collect(),
         labels: indices.iter().map(|&i| train.labels[i]).collect(),
         speakers: indices.iter().map(|&i| train.speakers[i]).collect(),
+        corpora: indices.iter().map(|&i| train.corpora[i]).collect(),
     };
     let fold_setup = FitSetup {
         run_dir: None,
@@ -500,6 +503,7 @@ mod tests {
             speaker: speaker.into(),
             emotion,
             text: None,
+            corpus: "test".into(),
         }
     }
 

@@ -225,6 +225,65 @@ fn resume_continues_after_the_last_checkpointed_epoch() {
     assert_eq!(again.history.len(), 4);
 }
 
+/// Weight averaging: the bundle holds the mean of the last epochs' weights, and a run
+/// interrupted inside the averaging window resumes into the same mean.
+#[test]
+fn weight_averaging_resumes_into_the_same_mean() {
+    let _serial = serial();
+    let data = common::synthetic(3, 12, 4, 20);
+    let matrices: Vec<_> = data.matrices.iter().collect();
+    let averaged = |epochs, average_epochs, dir: &std::path::Path, resume| {
+        let mut setup = common::tiny_setup(3, epochs, Some(dir.to_path_buf()), resume);
+        setup.training.average_epochs = average_epochs;
+        fit(&setup, &data, None, &SilentProgress)
+    };
+    let probabilities = |bundle: &[u8]| {
+        Classifier::from_bundle_bytes(bundle)
+            .unwrap()
+            .predict_features(&matrices, &data.speakers)
+            .unwrap()
+    };
+
+    // 3 epochs keeping epoch 3's weights, then resumed to 4 epochs averaging epochs 3 and 4.
+    let interrupted = tempfile::tempdir().unwrap();
+    averaged(3, 1, interrupted.path(), false).unwrap();
+    let resumed = averaged(4, 2, interrupted.path(), true).unwrap();
+    assert_eq!(resumed.resumed_after, 3);
+    let straight_dir = tempfile::tempdir().unwrap();
+    let straight = averaged(4, 2, straight_dir.path(), false).unwrap();
+    assert_eq!(
+        probabilities(&resumed.bundle),
+        probabilities(&straight.bundle),
+        "resumed vs uninterrupted"
+    );
+
+    // Averaging the last epoch alone is the last epoch's model; two epochs are another one.
+    let last_dir = tempfile::tempdir().unwrap();
+    let mut last_setup = common::tiny_setup(3, 4, Some(last_dir.path().to_path_buf()), false);
+    last_setup.training.average_epochs = 1;
+    let last = fit(&last_setup, &data, None, &SilentProgress).unwrap();
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = fit(
+        &common::tiny_setup(3, 4, Some(plain_dir.path().to_path_buf()), false),
+        &data,
+        None,
+        &SilentProgress,
+    )
+    .unwrap();
+    assert_eq!(probabilities(&last.bundle), probabilities(&plain.bundle));
+    assert_ne!(
+        probabilities(&straight.bundle),
+        probabilities(&plain.bundle)
+    );
+
+    // A checkpoint whose kept model is not this run's mean is refused, not silently mixed.
+    let error = averaged(4, 3, interrupted.path(), true).unwrap_err();
+    assert!(
+        matches!(&error, ModelError::CheckpointMismatch { reason, .. } if reason.contains("averages")),
+        "{error:?}"
+    );
+}
+
 /// A run folder after one epoch of the tiny run: its checkpoint says one epoch is done.
 fn one_epoch_run(data: &ser_model::LabelledFeatures) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

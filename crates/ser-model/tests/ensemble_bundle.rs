@@ -322,6 +322,7 @@ fn trained_on(
             .collect(),
         labels: labels.clone(),
         speakers: speakers.clone(),
+        corpora: vec![0; labels.len()],
     };
     setup.features = config.clone();
     let _serial = SERIAL

@@ -43,6 +43,7 @@ fn tiny_model_overfits_twenty_real_clips() {
             .collect(),
         labels: clips.iter().map(|clip| clip.emotion.index()).collect(),
         speakers: ser_model::group_indices(clips.iter().map(|clip| clip.speaker.as_str())),
+        corpora: vec![0; clips.len()],
     };
     let run = RunConfig::from_toml(
         r#"

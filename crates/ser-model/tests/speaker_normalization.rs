@@ -43,6 +43,7 @@ fn speakers(voices: &[Voice], clips: usize) -> LabelledFeatures {
             data.matrices.push(clip(class, voice, index));
             data.labels.push(class);
             data.speakers.push(speaker);
+            data.corpora.push(0);
         }
     }
     data

@@ -1,12 +1,12 @@
 //! A CSV manifest for any other corpus: a header row with `path` and `label` columns, and
-//! optionally `speaker` and `text` (other columns are ignored). Relative paths are resolved
+//! optionally `speaker`, `text` and `corpus` (other columns are ignored). Relative paths are resolved
 //! against the manifest's folder; labels are emotion names ([`Emotion::parse`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::unmappable;
+use super::{CorpusKind, unmappable};
 use crate::{Clip, DataError, Emotion, UnmappedClip};
 
 /// Speaker name for manifest rows that do not say.
@@ -23,6 +23,9 @@ struct Row {
     speaker: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    /// The corpus a row comes from, for manifests that join several (default `manifest`).
+    #[serde(default)]
+    corpus: Option<String>,
 }
 
 pub(super) fn load(manifest: &Path) -> Result<(Vec<Clip>, Vec<UnmappedClip>), DataError> {
@@ -54,6 +57,10 @@ pub(super) fn load(manifest: &Path) -> Result<(Vec<Clip>, Vec<UnmappedClip>), Da
                     .unwrap_or_else(|| UNKNOWN_SPEAKER.to_string()),
                 emotion,
                 text: row.text.filter(|t| !t.is_empty()),
+                corpus: row
+                    .corpus
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| CorpusKind::Manifest.as_str().to_string()),
             }),
             Err(error) => unmapped.push(unmappable(&path, &row.label, error)),
         }

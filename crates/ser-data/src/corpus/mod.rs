@@ -118,7 +118,7 @@ impl Corpus {
 /// folder corpora are sorted by path and manifest clips keep the manifest's order, so the
 /// order, and with it every seeded split, is the same on every machine.
 pub fn load_corpus(kind: CorpusKind, root: &Path) -> Result<Corpus, DataError> {
-    let (clips, unmapped) = match kind {
+    let (mut clips, unmapped) = match kind {
         CorpusKind::Manifest => manifest::load(root)?,
         CorpusKind::Tess => named_files::load(root, tess::parse)?,
         CorpusKind::Ravdess => named_files::load(root, ravdess::parse)?,
@@ -130,6 +130,12 @@ pub fn load_corpus(kind: CorpusKind, root: &Path) -> Result<Corpus, DataError> {
         return Err(DataError::NoClips {
             path: root.to_path_buf(),
         });
+    }
+    // A manifest names each row's corpus itself.
+    if kind != CorpusKind::Manifest {
+        for clip in &mut clips {
+            clip.corpus = kind.as_str().to_string();
+        }
     }
     Ok(Corpus {
         name: kind.as_str().to_string(),
@@ -198,5 +204,6 @@ fn clip(path: &Path, speaker: impl Into<String>, emotion: Emotion, text: Option<
         speaker: speaker.into(),
         emotion,
         text,
+        corpus: String::new(),
     }
 }

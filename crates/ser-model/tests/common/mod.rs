@@ -36,6 +36,7 @@ pub fn synthetic(
         data.labels.push(class);
         // Two synthetic speakers, alternating.
         data.speakers.push(example % 2);
+        data.corpora.push(0);
     }
     data
 }

@@ -442,6 +442,17 @@ fn encode_ensemble(info: &EnsembleInfo, members: &[Vec<u8>]) -> Result<Vec<u8>, 
     Ok(bytes)
 }
 
+/// The model bundles an ensemble bundle joins, in its order (lone-clip substitutes last, as
+/// `ensemble_bundle` takes them); a bundle of one model gives itself. Each loads on its own,
+/// so one member can be retrained and the ensemble joined again without the others.
+pub fn ensemble_members(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ModelError> {
+    decode_any(bytes)?
+        .members
+        .iter()
+        .map(|member| encode(&member.info, &member.normalizer, &member.weights))
+        .collect()
+}
+
 /// The bundle `bytes` (one model or an ensemble) with its model card changed by `edit`.
 pub fn with_card(bytes: &[u8], edit: impl FnOnce(&mut ModelCard)) -> Result<Vec<u8>, ModelError> {
     match decode_any(bytes)? {

@@ -24,7 +24,7 @@ pub use bench::{StepTiming, keras_reference_config, time_training_step};
 pub use bundle::{
     BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, ENSEMBLE_FORMAT_VERSION, EnsembleInfo,
     LoneClipSubstitute, ModelCard, ProtocolFigures, TrainingData, Versions, ensemble_bundle,
-    with_card, with_info, write_atomically,
+    ensemble_members, with_card, with_info, write_atomically,
 };
 pub use calibration::{
     Calibration, PROBABILITY_FLOOR, fit_temperature, geometric_mean, log_probabilities, mean_nll,

@@ -12,7 +12,8 @@ use ser_audio::{Audio, signals};
 use ser_features::{FeatureConfig, FeatureKind, FeatureMatrix, MfccConfig, SilenceConfig};
 use ser_model::{
     Calibration, Classifier, FitSetup, LabelledFeatures, LoneClipSubstitute, ModelError,
-    ProtocolFigures, SilentProgress, ensemble_bundle, fit, geometric_mean, with_card, with_info,
+    ProtocolFigures, SilentProgress, ensemble_bundle, ensemble_members, fit, geometric_mean,
+    with_card, with_info,
 };
 
 /// Weight initialisation draws from burn's process-wide generator: one training at a time.
@@ -61,6 +62,12 @@ fn an_ensemble_judges_every_clip_by_the_geometric_mean_of_its_models() {
     let (mlp_bytes, cnn_bytes) = two_models(&data);
     let ensemble_bytes = ensemble_bundle(&[mlp_bytes.clone(), cnn_bytes.clone()], &[]).unwrap();
     let ensemble = Classifier::from_bundle_bytes(&ensemble_bytes).unwrap();
+    // Taken apart, the ensemble gives back its models byte for byte; a lone model, itself.
+    assert_eq!(
+        ensemble_members(&ensemble_bytes).unwrap(),
+        [mlp_bytes.clone(), cnn_bytes.clone()]
+    );
+    assert_eq!(ensemble_members(&mlp_bytes).unwrap(), [mlp_bytes.clone()]);
     let mlp = Classifier::from_bundle_bytes(&mlp_bytes).unwrap();
     let cnn = Classifier::from_bundle_bytes(&cnn_bytes).unwrap();
     assert_eq!(ensemble.members().count(), 2);

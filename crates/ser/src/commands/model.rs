@@ -1,5 +1,5 @@
-//! `ser model summary|info|card|ensemble`: describe a network configuration or a trained
-//! bundle, attach its model card, join bundles into an ensemble.
+//! `ser model summary|info|card|ensemble|members`: describe a network configuration or a
+//! trained bundle, attach its model card, join bundles into an ensemble and take one apart.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +44,23 @@ pub enum ModelCommand {
             scores in `ser experiment`). The models must have the same labels."
     )]
     Ensemble(EnsembleArgs),
+    /// Write the models of an ensemble bundle as bundles of their own (model-1.serb, ...).
+    #[command(
+        after_help = "Examples:\n  ser model members models/default.serb --out members/\n\n\
+            The files are numbered as `ser model info` numbers the models (lone-clip \
+            substitutes last); `ser model ensemble` joins them again, e.g. with one of them \
+            retrained."
+    )]
+    Members(MembersArgs),
+}
+
+#[derive(clap::Args)]
+pub struct MembersArgs {
+    /// An ensemble bundle.
+    pub bundle: PathBuf,
+    /// Folder for the members' bundles (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -130,7 +147,26 @@ pub fn run(args: ModelArgs, _verbosity: Verbosity) -> anyhow::Result<ExitCode> {
         ModelCommand::Info(args) => info(args),
         ModelCommand::Card(args) => card(args),
         ModelCommand::Ensemble(args) => ensemble(args),
+        ModelCommand::Members(args) => members(args),
     }
+}
+
+fn members(args: MembersArgs) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("cannot read {}", args.bundle.display()))?;
+    let members = ser_model::ensemble_members(&bytes)?;
+    anyhow::ensure!(
+        members.len() > 1,
+        "{} is one model, not an ensemble",
+        args.bundle.display()
+    );
+    for (index, member) in members.iter().enumerate() {
+        let path = args.out.join(format!("model-{}.serb", index + 1));
+        ser_model::write_atomically(&path, member)?;
+        let classifier = Classifier::from_bundle_bytes(member)?;
+        println!("{}: {}", path.display(), classifier.architectures());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ensemble(args: EnsembleArgs) -> anyhow::Result<ExitCode> {

@@ -47,6 +47,7 @@ fn every_ensemble_experiment_measures_the_embedded_models_recipe() {
     let members = default_members();
     assert_eq!(members[0].training.augment.pitch_semitones, Some(3.0));
     assert_eq!(members[1].training.augment.pitch_semitones, None);
+    assert!(members[0].training.corpus_weighting && !members[1].training.corpus_weighting);
     let ensembles: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
         .into_iter()
         .map(|path| (path.clone(), ExperimentConfig::load(&path).unwrap()))
@@ -78,6 +79,9 @@ fn every_ensemble_experiment_measures_the_embedded_models_recipe() {
             // copies"); the cnn1d gains nothing from it (two seeds) and is embedded without it,
             // so these files train both networks without it, as they were measured.
             expected.training.augment.pitch_semitones = None;
+            // Likewise its corpus weighting (README "Weighting every corpus the same"): the
+            // cnn1ds were not retrained with it.
+            expected.training.corpus_weighting = false;
             let mut measured = run.clone();
             measured.model.architecture = member.model.architecture;
             assert_eq!(measured.features, expected.features, "{}", path.display());

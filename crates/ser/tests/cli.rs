@@ -375,6 +375,24 @@ fn two_trained_models_join_into_an_ensemble_that_predicts() {
     assert!(!output.status.success(), "{output:?}");
     assert!(!dir.path().join("nested.serb").exists());
 
+    // Taken apart again, the ensemble gives back its models byte for byte.
+    let output = ser(&["model", "members", &ensemble, "--out", &path("members")]);
+    assert!(output.status.success(), "{output:?}");
+    for (index, architecture) in ["mlp", "cnn1d"].iter().enumerate() {
+        let taken = std::fs::read(dir.path().join(format!("members/model-{}.serb", index + 1)));
+        assert_eq!(
+            taken.unwrap(),
+            std::fs::read(member(architecture)).unwrap(),
+            "{architecture}"
+        );
+    }
+    let output = ser(&["model", "members", &member("mlp"), "--out", &path("none")]);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("one model, not an ensemble"),
+        "{output:?}"
+    );
+
     // A model in place of another for a speaker heard in one clip (here the cnn1d for the MLP).
     let with_lone_clip = |substitute: &str, out: &str| {
         ser(&[

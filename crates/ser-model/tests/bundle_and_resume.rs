@@ -138,6 +138,15 @@ fn other_bundle_versions_are_refused_clearly() {
     assert!(error.to_string().contains("clip.wav"), "{error}");
 }
 
+/// A bundle's probabilities for every example of `data`, each speaker's examples together.
+fn probabilities_of(bundle: &[u8], data: &ser_model::LabelledFeatures) -> Vec<Vec<f32>> {
+    let matrices: Vec<_> = data.matrices.iter().collect();
+    Classifier::from_bundle_bytes(bundle)
+        .unwrap()
+        .predict_features(&matrices, &data.speakers)
+        .unwrap()
+}
+
 fn read_log(path: &std::path::Path) -> Vec<EpochRecord> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -231,18 +240,12 @@ fn resume_continues_after_the_last_checkpointed_epoch() {
 fn weight_averaging_resumes_into_the_same_mean() {
     let _serial = serial();
     let data = common::synthetic(3, 12, 4, 20);
-    let matrices: Vec<_> = data.matrices.iter().collect();
     let averaged = |epochs, average_epochs, dir: &std::path::Path, resume| {
         let mut setup = common::tiny_setup(3, epochs, Some(dir.to_path_buf()), resume);
         setup.training.average_epochs = average_epochs;
         fit(&setup, &data, None, &SilentProgress)
     };
-    let probabilities = |bundle: &[u8]| {
-        Classifier::from_bundle_bytes(bundle)
-            .unwrap()
-            .predict_features(&matrices, &data.speakers)
-            .unwrap()
-    };
+    let probabilities = |bundle: &[u8]| probabilities_of(bundle, &data);
 
     // 3 epochs keeping epoch 3's weights, then resumed to 4 epochs averaging epochs 3 and 4.
     let interrupted = tempfile::tempdir().unwrap();
@@ -491,19 +494,13 @@ fn checkpoint_tensors_that_do_not_fit_the_network_are_refused() {
 fn an_ensemble_averages_the_logits_of_networks_of_consecutive_seeds() {
     let _serial = serial();
     let data = common::synthetic(3, 6, 4, 20);
-    let matrices: Vec<_> = data.matrices.iter().collect();
     let train = |ensemble: usize, seed: u64, dir: Option<std::path::PathBuf>| {
         let mut setup = common::tiny_setup(3, 3, dir, false);
         setup.model.ensemble = ensemble;
         setup.training.seed = seed;
         fit(&setup, &data, None, &SilentProgress).unwrap().bundle
     };
-    let probabilities = |bundle: &[u8]| {
-        Classifier::from_bundle_bytes(bundle)
-            .unwrap()
-            .predict_features(&matrices, &data.speakers)
-            .unwrap()
-    };
+    let probabilities = |bundle: &[u8]| probabilities_of(bundle, &data);
     let dir = tempfile::tempdir().unwrap();
     let ensemble = train(2, 7, Some(dir.path().to_path_buf()));
     let (first, second) = (

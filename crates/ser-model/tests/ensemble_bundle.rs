@@ -67,7 +67,10 @@ fn an_ensemble_judges_every_clip_by_the_geometric_mean_of_its_models() {
         ensemble_members(&ensemble_bytes).unwrap(),
         [mlp_bytes.clone(), cnn_bytes.clone()]
     );
-    assert_eq!(ensemble_members(&mlp_bytes).unwrap(), [mlp_bytes.clone()]);
+    assert_eq!(
+        ensemble_members(&mlp_bytes).unwrap(),
+        std::slice::from_ref(&mlp_bytes)
+    );
     let mlp = Classifier::from_bundle_bytes(&mlp_bytes).unwrap();
     let cnn = Classifier::from_bundle_bytes(&cnn_bytes).unwrap();
     assert_eq!(ensemble.members().count(), 2);

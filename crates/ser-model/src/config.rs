@@ -585,7 +585,7 @@ pub struct TrainConfig {
     pub label_smoothing: f64,
     /// Stochastic weight averaging: the model is the mean of the weights after each of the
     /// last this many epochs, not the last epoch's (0 = off; replaces the best-epoch choice
-    /// on validation).
+    /// on validation and early stopping).
     pub average_epochs: usize,
     pub seed: u64,
     pub augment: AugmentConfig,

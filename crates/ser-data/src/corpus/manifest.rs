@@ -1,6 +1,6 @@
 //! A CSV manifest for any other corpus: a header row with `path` and `label` columns, and
-//! optionally `speaker`, `text` and `corpus` (other columns are ignored). Relative paths are resolved
-//! against the manifest's folder; labels are emotion names ([`Emotion::parse`]).
+//! optionally `speaker`, `text` and `corpus` (other columns are ignored). Relative paths are
+//! resolved against the manifest's folder; labels are emotion names ([`Emotion::parse`]).
 
 use std::path::{Path, PathBuf};
 

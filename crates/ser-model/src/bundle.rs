@@ -95,7 +95,7 @@ pub struct ProtocolFigures {
     /// Expected calibration error pooled over the runs' test clips.
     #[serde(default)]
     pub ece: Option<f64>,
-    /// The experiment file that measures it.
+    /// How it was measured: the experiment files and options that reproduce the figures.
     #[serde(default)]
     pub experiment: Option<String>,
 }

@@ -390,7 +390,7 @@ fn print_card(card: &ser_model::ModelCard) {
                     .map_or_else(|| "-".to_string(), |ece| format!("{ece:.3}"))
             );
             if let Some(experiment) = &figures.experiment {
-                println!("  {:<52} (ser experiment {experiment})", "");
+                println!("  {:<52} (measured by: {experiment})", "");
             }
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{CorpusKind, unmappable};
+use super::unmappable;
 use crate::{Clip, DataError, Emotion, UnmappedClip};
 
 /// Speaker name for manifest rows that do not say.
@@ -57,10 +57,8 @@ pub(super) fn load(manifest: &Path) -> Result<(Vec<Clip>, Vec<UnmappedClip>), Da
                     .unwrap_or_else(|| UNKNOWN_SPEAKER.to_string()),
                 emotion,
                 text: row.text.filter(|t| !t.is_empty()),
-                corpus: row
-                    .corpus
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| CorpusKind::Manifest.as_str().to_string()),
+                // Empty unless the row says: `load_corpus` names the rest by the kind.
+                corpus: row.corpus.unwrap_or_default(),
             }),
             Err(error) => unmapped.push(unmappable(&path, &row.label, error)),
         }

@@ -131,11 +131,9 @@ pub fn load_corpus(kind: CorpusKind, root: &Path) -> Result<Corpus, DataError> {
             path: root.to_path_buf(),
         });
     }
-    // A manifest names each row's corpus itself.
-    if kind != CorpusKind::Manifest {
-        for clip in &mut clips {
-            clip.corpus = kind.as_str().to_string();
-        }
+    // A clip whose loader did not name its corpus (a manifest row may) is of this kind.
+    for clip in clips.iter_mut().filter(|clip| clip.corpus.is_empty()) {
+        clip.corpus = kind.as_str().to_string();
     }
     Ok(Corpus {
         name: kind.as_str().to_string(),

@@ -169,6 +169,11 @@ pub fn telephone(audio: &Audio) -> Result<Audio, AudioError> {
     Ok(audio)
 }
 
+/// The wideband channel of speech apps, video calls and most emotion corpora (CREMA-D,
+/// EMO-DB, IEMOCAP): resampled to 16 kHz, so nothing above 8 kHz is left. A recording at 16 kHz
+/// or less passes unchanged.
+pub const WIDEBAND_RATE: u32 = 16_000;
+
 /// One degraded copy of a clip: what a user's recording does to a clean studio clip, in the
 /// order it happens (voice, room, background noise, phone line, recording level).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -181,6 +186,8 @@ pub struct Degradation {
     pub reverb: Option<(f32, f32, u64)>,
     /// White noise: signal-to-noise ratio in dB and seed.
     pub noise: Option<(f32, u64)>,
+    /// The wideband channel: resampled to [`WIDEBAND_RATE`] when recorded above it.
+    pub wideband: bool,
     /// The narrowband telephone channel (see [`telephone`]).
     pub telephone: bool,
     /// Recording level change in dB.
@@ -201,6 +208,9 @@ impl Degradation {
         }
         if let Some((snr_db, seed)) = self.noise {
             add_noise_snr(&mut audio.samples, snr_db, seed)?;
+        }
+        if self.wideband && audio.sample_rate > WIDEBAND_RATE {
+            audio = crate::resample(&audio, WIDEBAND_RATE)?;
         }
         if self.telephone {
             audio = telephone(&audio)?;

@@ -324,6 +324,34 @@ fn telephone_keeps_the_voice_band_at_8_khz() {
 }
 
 #[test]
+fn the_wideband_channel_keeps_what_is_below_8_khz() {
+    let rate = 48_000;
+    let mix: Vec<f32> = (0..rate as usize)
+        .map(|n| {
+            let t = n as f64 / f64::from(rate);
+            let tone = |frequency: f64| (std::f64::consts::TAU * frequency * t).sin();
+            (0.3 * (tone(3_000.0) + tone(10_000.0))) as f32
+        })
+        .collect();
+    let wideband = Degradation {
+        wideband: true,
+        ..Degradation::default()
+    };
+    let heard = wideband.apply(&Audio::new(mix, rate)).unwrap();
+    assert_eq!(heard.sample_rate, 16_000);
+    assert_eq!(heard.samples.len(), 16_000);
+    let middle = &heard.samples[1_600..14_400];
+    let kept = amplitude(middle, 16_000, 3_000.0);
+    assert!((kept - 0.3).abs() < 0.01, "3 kHz amplitude {kept}");
+    // 10 kHz cannot exist at 16 kHz: it must not fold back to 6 kHz either.
+    let folded = amplitude(middle, 16_000, 6_000.0);
+    assert!(folded < 0.3 * 0.01, "10 kHz folded to 6 kHz at {folded}");
+    // A recording at 16 kHz or less is already wideband.
+    let phone = Audio::new(tone(8_000), 8_000);
+    assert_eq!(wideband.apply(&phone).unwrap(), phone);
+}
+
+#[test]
 fn a_degradation_chain_is_seeded_and_the_default_changes_nothing() {
     let audio = Audio::new(tone(16_000), 16_000);
     assert_eq!(Degradation::default().apply(&audio).unwrap(), audio);
@@ -332,6 +360,7 @@ fn a_degradation_chain_is_seeded_and_the_default_changes_nothing() {
         pitch_semitones: Some(-2.0),
         reverb: Some((0.3, 5.0, 4)),
         noise: Some((15.0, 5)),
+        wideband: true,
         telephone: true,
         gain_db: -6.0,
     };

@@ -412,9 +412,9 @@ impl LrSchedule {
 /// Data augmentation applied to the training split only.
 ///
 /// The degraded copies are new voices heard through new channels: the speed (voice), room,
-/// telephone line and recording level of a copy are drawn once per (copy, speaker), noise
-/// once per clip, and every copy of a speaker counts as a speaker of its own for speaker
-/// normalisation.
+/// wideband or telephone line and recording level of a copy are drawn once per (copy,
+/// speaker), noise once per clip, and every copy of a speaker counts as a speaker of its own
+/// for speaker normalisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AugmentConfig {
@@ -438,6 +438,9 @@ pub struct AugmentConfig {
     /// Share of copies heard through the narrowband telephone channel (8 kHz, 300-3400 Hz,
     /// G.711 mu-law).
     pub telephone_probability: f64,
+    /// Share of copies heard through the wideband channel (16 kHz: nothing above 8 kHz), as
+    /// most recordings outside a studio are.
+    pub wideband_probability: f64,
     /// Random time shift of up to this many frames, applied to every training batch.
     pub time_shift_frames: usize,
     /// SpecAugment: number of frequency masks per example and their maximum width.
@@ -463,6 +466,7 @@ impl Default for AugmentConfig {
             reverb_probability: 0.0,
             reverb_rt60_s: Span::Between(0.2, 0.8),
             telephone_probability: 0.0,
+            wideband_probability: 0.0,
             time_shift_frames: 0,
             freq_masks: 0,
             freq_mask_width: 4,
@@ -482,6 +486,7 @@ impl AugmentConfig {
             || self.gain_db.is_some()
             || self.reverb_probability > 0.0
             || self.telephone_probability > 0.0
+            || self.wideband_probability > 0.0
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
@@ -510,6 +515,7 @@ impl AugmentConfig {
         for (name, probability) in [
             ("reverb_probability", self.reverb_probability),
             ("telephone_probability", self.telephone_probability),
+            ("wideband_probability", self.wideband_probability),
         ] {
             if !(0.0..=1.0).contains(&probability) {
                 return bad(format!("{name} must be in [0, 1], got {probability}"));
@@ -713,6 +719,7 @@ mod tests {
             "gain_db = -3",
             "reverb_probability = 1.5",
             "telephone_probability = -0.1",
+            "wideband_probability = 2",
             "reverb_rt60_s = [0.0, 0.5]",
         ] {
             let error = RunConfig::from_toml(&format!("[training.augment]\n{bad}\n")).unwrap_err();

@@ -466,6 +466,7 @@ fn degradation(
     let (rt60_unit, drr_unit, reverb_seed) = (voice.unit(), voice.unit(), voice.next_u64());
     let telephone_draw = voice.unit();
     let pitch_unit = voice.unit();
+    let wideband_draw = voice.unit();
     let (snr_unit, noise_seed) = (clip.unit(), clip.next_u64());
     let symmetric = |range: f32, unit: f64| range * (2.0 * unit as f32 - 1.0);
     ser_audio::augment::Degradation {
@@ -486,6 +487,7 @@ fn degradation(
         noise: augment
             .noise_snr_db
             .map(|span| (span.at(snr_unit), noise_seed)),
+        wideband: wideband_draw < augment.wideband_probability,
         telephone: telephone_draw < augment.telephone_probability,
         gain_db: augment
             .gain_db
@@ -538,10 +540,18 @@ mod tests {
             gain_db: Some(6.0),
             reverb_probability: 0.5,
             telephone_probability: 0.5,
+            wideband_probability: 0.3,
             ..AugmentConfig::default()
         };
         let voice = |d: &ser_audio::augment::Degradation| {
-            (d.speed, d.pitch_semitones, d.reverb, d.telephone, d.gain_db)
+            (
+                d.speed,
+                d.pitch_semitones,
+                d.reverb,
+                d.wideband,
+                d.telephone,
+                d.gain_db,
+            )
         };
         let first = degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-01-03.flac");
         let same_speaker = degradation(&augment, 42, 1, "Actor_03", "03-01-05-01-01-02-03.flac");
@@ -567,10 +577,12 @@ mod tests {
         let share = |count: usize| count as f64 / draws.len() as f64;
         let rooms = share(draws.iter().filter(|d| d.reverb.is_some()).count());
         let phones = share(draws.iter().filter(|d| d.telephone).count());
+        let wideband = share(draws.iter().filter(|d| d.wideband).count());
         assert!(
             (rooms - 0.5).abs() < 0.08 && (phones - 0.5).abs() < 0.08,
             "{rooms} {phones}"
         );
+        assert!((wideband - 0.3).abs() < 0.08, "{wideband}");
         assert_ne!(draws[0].speed, draws[1].speed);
         // Unset options stay unset.
         let plain = degradation(

@@ -122,21 +122,36 @@ fn the_speech_frames_cnn1d_is_the_cnn1d_recipe_on_the_speech_frames() {
     assert_eq!(speech_cnn1d.training, cnn1d.training);
 }
 
+/// The embedded ensemble's fifth model is the speech-frames MLP with its speech analysed at
+/// 16 kHz, nothing else changed (README "Recordings at 16 kHz").
+#[test]
+fn the_16_khz_mlp_is_the_speech_frames_mlp_at_16_khz() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let [speech_mlp, speech_16k] = ["speech-frames.toml", "speech-frames-16k.toml"]
+        .map(|file| RunConfig::load(&dir.join(file)).unwrap());
+    assert_eq!(speech_mlp.features.audio.sample_rate, Some(22_050));
+    let mut expected = speech_mlp.clone();
+    expected.features.audio.sample_rate = Some(16_000);
+    assert_eq!(speech_16k, expected);
+}
+
 /// The experiments of the embedded model's own recipe list its members, the run files
-/// tools/train_default_model.sh trains, each used as it is: all four, or (each clip alone) some
+/// tools/train_default_model.sh trains, each used as it is: all five, or (each clip alone) some
 /// of them with their lone-clip twins.
 #[test]
 fn the_default_recipe_experiments_run_the_embedded_models_members() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let four = [
+    let five = [
         "models/default.toml",
         "models/default-cnn1d.toml",
         "models/speech-frames.toml",
         "models/speech-frames-cnn1d.toml",
+        "models/speech-frames-16k.toml",
     ];
     let twins = [
         "models/default-lone-clip.toml",
         "models/speech-frames-lone-clip.toml",
+        "models/speech-frames-16k-lone-clip.toml",
     ];
     let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
     let with_members: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
@@ -147,17 +162,17 @@ fn the_default_recipe_experiments_run_the_embedded_models_members() {
     assert!(
         with_members
             .iter()
-            .any(|(_, config)| config.members.len() == four.len()),
-        "no experiment of the four models"
+            .any(|(_, config)| config.members.len() == five.len()),
+        "no experiment of the five models"
     );
     for (path, config) in with_members {
         assert!(config.ensemble, "{}", path.display());
         let models = config.models(&[]).unwrap();
         if config.lone_clip.is_empty() {
-            assert_eq!(models.len(), four.len(), "{}", path.display());
+            assert_eq!(models.len(), five.len(), "{}", path.display());
         }
         for model in &models {
-            let recipe = four
+            let recipe = five
                 .iter()
                 .chain(&twins)
                 .find(|recipe| recipe.ends_with(&format!("/{}.toml", model.name)))
@@ -178,7 +193,7 @@ fn the_default_recipe_experiments_run_the_embedded_models_members() {
     }
 }
 
-/// The embedded model's lone-clip MLPs are its two MLPs without speaker normalisation, nothing
+/// The embedded model's lone-clip MLPs are its three MLPs without speaker normalisation, nothing
 /// else changed (README "One clip alone").
 #[test]
 fn the_lone_clip_mlps_are_the_embedded_mlps_without_speaker_normalisation() {
@@ -189,6 +204,10 @@ fn the_lone_clip_mlps_are_the_embedded_mlps_without_speaker_normalisation() {
         (
             "models/speech-frames.toml",
             "models/speech-frames-lone-clip.toml",
+        ),
+        (
+            "models/speech-frames-16k.toml",
+            "models/speech-frames-16k-lone-clip.toml",
         ),
     ] {
         let [twin_run, lone_run] =

@@ -294,17 +294,25 @@ fn reverb_follows_the_room_it_is_asked_for() {
     );
 }
 
-#[test]
-fn telephone_keeps_the_voice_band_at_8_khz() {
-    let rate = 16_000;
-    let mix: Vec<f32> = (0..rate as usize)
+/// One second of sine tones of `amplitude` each, summed.
+fn tones(rate: u32, amplitude: f64, frequencies: &[f64]) -> Audio {
+    let samples = (0..rate as usize)
         .map(|n| {
             let t = n as f64 / f64::from(rate);
-            let tone = |frequency: f64| (std::f64::consts::TAU * frequency * t).sin();
-            (0.2 * (tone(100.0) + tone(1_000.0) + tone(3_800.0) + tone(6_000.0))) as f32
+            let sum: f64 = frequencies
+                .iter()
+                .map(|frequency| (std::f64::consts::TAU * frequency * t).sin())
+                .sum();
+            (amplitude * sum) as f32
         })
         .collect();
-    let phone = telephone(&Audio::new(mix, rate)).unwrap();
+    Audio::new(samples, rate)
+}
+
+#[test]
+fn telephone_keeps_the_voice_band_at_8_khz() {
+    let mix = tones(16_000, 0.2, &[100.0, 1_000.0, 3_800.0, 6_000.0]);
+    let phone = telephone(&mix).unwrap();
     assert_eq!(phone.sample_rate, 8_000);
     assert_eq!(phone.samples.len(), 8_000);
     // Away from the edges (the band filter works on the whole clip, as a circle).
@@ -325,19 +333,13 @@ fn telephone_keeps_the_voice_band_at_8_khz() {
 
 #[test]
 fn the_wideband_channel_keeps_what_is_below_8_khz() {
-    let rate = 48_000;
-    let mix: Vec<f32> = (0..rate as usize)
-        .map(|n| {
-            let t = n as f64 / f64::from(rate);
-            let tone = |frequency: f64| (std::f64::consts::TAU * frequency * t).sin();
-            (0.3 * (tone(3_000.0) + tone(10_000.0))) as f32
-        })
-        .collect();
     let wideband = Degradation {
         wideband: true,
         ..Degradation::default()
     };
-    let heard = wideband.apply(&Audio::new(mix, rate)).unwrap();
+    let heard = wideband
+        .apply(&tones(48_000, 0.3, &[3_000.0, 10_000.0]))
+        .unwrap();
     assert_eq!(heard.sample_rate, 16_000);
     assert_eq!(heard.samples.len(), 16_000);
     let middle = &heard.samples[1_600..14_400];

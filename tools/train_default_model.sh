@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Retrain the model embedded in the `ser` binary (models/default.serb): an ensemble of five
+# Retrain the model embedded in the `ser` binary (models/default.serb): an ensemble of six
 # models, each with speaker normalisation and two degraded copies of every clip, trained on all
 # of TESS and the 20 RAVDESS actors for a fixed number of epochs:
 #   mlp           models/default.toml: pooled statistics of every frame (40 MFCCs, chroma, ...),
@@ -10,6 +10,7 @@
 #   speech-cnn1d  models/speech-frames-cnn1d.toml: 160 speech frames of those features, 3 folds;
 #   speech-16k-mlp  models/speech-frames-16k.toml: the speech-frames MLP on speech analysed at
 #                 16 kHz (nothing above 8 kHz, as most recordings outside a studio), 5 folds;
+#   cnn1d-16k     models/default-cnn1d-16k.toml: the every-frame cnn1d at 16 kHz, 3 folds;
 #   mlp-lone-clip, speech-mlp-lone-clip, speech-16k-mlp-lone-clip  models/default-lone-clip.toml,
 #                 models/speech-frames-lone-clip.toml and models/speech-frames-16k-lone-clip.toml:
 #                 the three MLPs without speaker normalisation, each judging in place of its
@@ -17,7 +18,7 @@
 # Joined into one ensemble bundle (the normalised geometric mean of their calibrated
 # probabilities; each clip is analysed once per feature set), then the model card
 # (models/default-card.toml: the recipe's cross-validated figures and known limits) attached.
-# Takes about 120 minutes on 2 cores (each MLP ~6, each cnn1d ~45 with its 3 calibration
+# Takes about 150 minutes on 2 cores (each MLP ~6, each cnn1d ~45 with its 3 calibration
 # trainings alongside). Rebuild ser afterwards to embed the new bundle.
 #
 # Usage: tools/train_default_model.sh [RUN_DIR]   (default runs/default-model; the members'
@@ -37,9 +38,10 @@ declare -A recipes=(
     [speech-mlp-lone-clip]=models/speech-frames-lone-clip.toml
     [speech-16k-mlp]=models/speech-frames-16k.toml
     [speech-16k-mlp-lone-clip]=models/speech-frames-16k-lone-clip.toml
+    [cnn1d-16k]=models/default-cnn1d-16k.toml
 )
-members=(mlp cnn1d speech-mlp speech-cnn1d speech-16k-mlp mlp-lone-clip speech-mlp-lone-clip
-    speech-16k-mlp-lone-clip)
+members=(mlp cnn1d speech-mlp speech-cnn1d speech-16k-mlp cnn1d-16k mlp-lone-clip
+    speech-mlp-lone-clip speech-16k-mlp-lone-clip)
 for member in "${members[@]}"; do
     config=${recipes[$member]}
     if [ -f "$run/$member/model.serb" ]; then
@@ -49,7 +51,7 @@ for member in "${members[@]}"; do
     "$ser" train --config "$config" --corpus tess --corpus ravdess \
         --split random:0 --validation 0 --seed 42 --out "$run/$member"
 done
-"$ser" model ensemble "$run"/{mlp,cnn1d,speech-mlp,speech-cnn1d,speech-16k-mlp}/model.serb \
+"$ser" model ensemble "$run"/{mlp,cnn1d,speech-mlp,speech-cnn1d,speech-16k-mlp,cnn1d-16k}/model.serb \
     --lone-clip "1=$run/mlp-lone-clip/model.serb" \
     --lone-clip "3=$run/speech-mlp-lone-clip/model.serb" \
     --lone-clip "5=$run/speech-16k-mlp-lone-clip/model.serb" --out "$run/model.serb"

@@ -29,15 +29,17 @@ def test_default_model_describes_itself(model):
     assert model.labels == ["angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad"]
     assert model.info["labels"] == model.labels
     assert model.feature_config["kind"] == "all"
-    # The embedded ensemble's models read three feature sets: every frame between the first and
-    # the last loud one, the speech frames, and the speech frames analysed at 16 kHz.
+    # The embedded ensemble's models read four feature sets: every frame between the first and
+    # the last loud one, the speech frames, the speech frames analysed at 16 kHz, and every
+    # frame analysed at 16 kHz.
     assert model.feature_configs[0] == model.feature_config
     assert [config.get("silence") for config in model.feature_configs] == [
         {"top_db": 30.0, "edges_only": True},
         {"top_db": 30.0},
         {"top_db": 30.0},
+        {"top_db": 30.0, "edges_only": True},
     ]
-    assert [config["audio"]["sample_rate"] for config in model.feature_configs] == [22050, 22050, 16000]
+    assert [config["audio"]["sample_rate"] for config in model.feature_configs] == [22050, 22050, 16000, 16000]
     assert "angry" in repr(model)
 
 

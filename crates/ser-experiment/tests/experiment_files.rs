@@ -122,31 +122,37 @@ fn the_speech_frames_cnn1d_is_the_cnn1d_recipe_on_the_speech_frames() {
     assert_eq!(speech_cnn1d.training, cnn1d.training);
 }
 
-/// The embedded ensemble's fifth model is the speech-frames MLP with its speech analysed at
-/// 16 kHz, nothing else changed (README "Recordings at 16 kHz").
+/// The embedded ensemble's 16 kHz models are its speech-frames MLP and every-frame cnn1d with
+/// their speech analysed at 16 kHz, nothing else changed (README "Recordings at 16 kHz").
 #[test]
-fn the_16_khz_mlp_is_the_speech_frames_mlp_at_16_khz() {
+fn the_16_khz_models_are_embedded_recipes_at_16_khz() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    let [speech_mlp, speech_16k] = ["speech-frames.toml", "speech-frames-16k.toml"]
-        .map(|file| RunConfig::load(&dir.join(file)).unwrap());
-    assert_eq!(speech_mlp.features.audio.sample_rate, Some(22_050));
-    let mut expected = speech_mlp.clone();
-    expected.features.audio.sample_rate = Some(16_000);
-    assert_eq!(speech_16k, expected);
+    for (studio, wideband) in [
+        ("speech-frames.toml", "speech-frames-16k.toml"),
+        ("default-cnn1d.toml", "default-cnn1d-16k.toml"),
+    ] {
+        let [studio_run, wideband_run] =
+            [studio, wideband].map(|file| RunConfig::load(&dir.join(file)).unwrap());
+        assert_eq!(studio_run.features.audio.sample_rate, Some(22_050), "{studio}");
+        let mut expected = studio_run.clone();
+        expected.features.audio.sample_rate = Some(16_000);
+        assert_eq!(wideband_run, expected, "{wideband} is {studio} but for the rate");
+    }
 }
 
 /// The experiments of the embedded model's own recipe list its members, the run files
-/// tools/train_default_model.sh trains, each used as it is: all five, or (each clip alone) some
+/// tools/train_default_model.sh trains, each used as it is: all six, or (each clip alone) some
 /// of them with their lone-clip twins.
 #[test]
 fn the_default_recipe_experiments_run_the_embedded_models_members() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let five = [
+    let six = [
         "models/default.toml",
         "models/default-cnn1d.toml",
         "models/speech-frames.toml",
         "models/speech-frames-cnn1d.toml",
         "models/speech-frames-16k.toml",
+        "models/default-cnn1d-16k.toml",
     ];
     let twins = [
         "models/default-lone-clip.toml",
@@ -162,17 +168,17 @@ fn the_default_recipe_experiments_run_the_embedded_models_members() {
     assert!(
         with_members
             .iter()
-            .any(|(_, config)| config.members.len() == five.len()),
-        "no experiment of the five models"
+            .any(|(_, config)| config.members.len() == six.len()),
+        "no experiment of the six models"
     );
     for (path, config) in with_members {
         assert!(config.ensemble, "{}", path.display());
         let models = config.models(&[]).unwrap();
         if config.lone_clip.is_empty() {
-            assert_eq!(models.len(), five.len(), "{}", path.display());
+            assert_eq!(models.len(), six.len(), "{}", path.display());
         }
         for model in &models {
-            let recipe = five
+            let recipe = six
                 .iter()
                 .chain(&twins)
                 .find(|recipe| recipe.ends_with(&format!("/{}.toml", model.name)))

@@ -133,10 +133,17 @@ fn the_16_khz_models_are_embedded_recipes_at_16_khz() {
     ] {
         let [studio_run, wideband_run] =
             [studio, wideband].map(|file| RunConfig::load(&dir.join(file)).unwrap());
-        assert_eq!(studio_run.features.audio.sample_rate, Some(22_050), "{studio}");
+        assert_eq!(
+            studio_run.features.audio.sample_rate,
+            Some(22_050),
+            "{studio}"
+        );
         let mut expected = studio_run.clone();
         expected.features.audio.sample_rate = Some(16_000);
-        assert_eq!(wideband_run, expected, "{wideband} is {studio} but for the rate");
+        assert_eq!(
+            wideband_run, expected,
+            "{wideband} is {studio} but for the rate"
+        );
     }
 }
 

@@ -4,23 +4,97 @@
 
 use std::path::Path;
 
+use ser_features::FeatureConfig;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::ModelError;
 use crate::bundle::{PREAMBLE_LEN, header_end, write_atomically};
+use crate::config::TrainConfig;
 use crate::fit::EpochRecord;
 
 const CHECKPOINT_MAGIC: &[u8; 4] = b"SERC";
-const CHECKPOINT_VERSION: u32 = 1;
+/// Version 2: the run identity holds the features, training options and data digest.
+const CHECKPOINT_VERSION: u32 = 2;
 
 /// What identifies a run: a checkpoint is only resumed into the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RunIdentity {
     pub model: crate::config::ModelConfig,
+    pub features: FeatureConfig,
+    /// The training options but those a resumed run may change ([`resumable_options`]).
+    pub training: TrainConfig,
     pub seed: u64,
     pub n_features: usize,
     pub labels: Vec<String>,
     pub train_examples: usize,
+    /// SHA-256 of the network inputs, labels, speakers and corpora of the training examples
+    /// ([`training_data_digest`]): another split, corpus or copy draw of the same size differs.
+    pub training_data: String,
+}
+
+impl RunIdentity {
+    /// What differs between the run that wrote a checkpoint and this one, if anything.
+    pub(crate) fn difference(&self, run: &RunIdentity) -> Option<String> {
+        let differing: Vec<&str> = [
+            ("the model", self.model != run.model),
+            ("the features", self.features != run.features),
+            ("the training options", self.training != run.training),
+            ("the seed", self.seed != run.seed),
+            ("the feature count", self.n_features != run.n_features),
+            ("the labels", self.labels != run.labels),
+            (
+                "the training data",
+                self.train_examples != run.train_examples
+                    || self.training_data != run.training_data,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(what, differs)| differs.then_some(what))
+        .collect();
+        (!differing.is_empty()).then(|| differing.join(", "))
+    }
+}
+
+/// `training` with the options a resumed run may change set to their defaults: more
+/// `epochs` (training on), `patience`, `average_epochs` (checked against the checkpoint's
+/// kept model on its own) and `calibration_folds` (fitted after training).
+pub(crate) fn resumable_options(training: &TrainConfig) -> TrainConfig {
+    let defaults = TrainConfig::default();
+    TrainConfig {
+        epochs: defaults.epochs,
+        patience: defaults.patience,
+        average_epochs: defaults.average_epochs,
+        calibration_folds: defaults.calibration_folds,
+        ..training.clone()
+    }
+}
+
+/// SHA-256 (hex) over the training examples as the network sees them and what each is.
+pub(crate) fn training_data_digest(
+    inputs: &[f32],
+    labels: &[usize],
+    speakers: &[usize],
+    corpora: &[usize],
+) -> String {
+    let mut hasher = Sha256::new();
+    let mut bytes = Vec::with_capacity(4 * 16_384);
+    for chunk in inputs.chunks(16_384) {
+        bytes.clear();
+        bytes.extend(chunk.iter().flat_map(|value| value.to_le_bytes()));
+        hasher.update(&bytes);
+    }
+    for group in [labels, speakers, corpora] {
+        hasher.update((group.len() as u64).to_le_bytes());
+        for &index in group {
+            hasher.update((index as u64).to_le_bytes());
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use crate::bundle::{
     self, BUNDLE_FORMAT_VERSION, BundleInfo, BundleMetrics, ModelCard, TrainingData, Versions,
 };
 use crate::calibration::{Calibration, fit_temperature, log_probabilities};
-use crate::checkpoint::{Checkpoint, RunIdentity};
+use crate::checkpoint::{Checkpoint, RunIdentity, resumable_options, training_data_digest};
 use crate::classifier::{Classifier, Voices, join_member_records, predict_probabilities};
 use crate::config::{Architecture, AugmentConfig, ModelConfig, OptimizerKind, TrainConfig};
 use crate::nets::Network;
@@ -453,13 +453,23 @@ fn train_member(
         .with_label_smoothing(config.label_smoothing as f32);
     let weights = example_weights(train, config);
 
-    let identity = RunIdentity {
+    let checkpoint_path = run_dir.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
+    // Digesting the inputs takes a moment: only runs that keep checkpoints need it.
+    let identity = checkpoint_path.as_ref().map(|_| RunIdentity {
         model: setup.model.clone(),
+        features: setup.features.clone(),
+        training: resumable_options(config),
         seed,
         n_features,
         labels: setup.labels.clone(),
         train_examples: train.len(),
-    };
+        training_data: training_data_digest(
+            train_inputs,
+            &train.labels,
+            &train.speakers,
+            &train.corpora,
+        ),
+    });
     let mut history = Vec::new();
     let mut best = (0usize, f32::NEG_INFINITY);
     let mut best_weights = Vec::new();
@@ -467,14 +477,13 @@ fn train_member(
     let average_from =
         (config.average_epochs > 0).then(|| config.epochs.saturating_sub(config.average_epochs));
     let mut average: Option<Network> = None;
-    let checkpoint_path = run_dir.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
-    if let (true, Some(path)) = (setup.resume, &checkpoint_path) {
+    if let (true, Some(path), Some(identity)) = (setup.resume, &checkpoint_path, &identity) {
         if path.exists() {
             let checkpoint = Checkpoint::load(path)?;
-            if checkpoint.state.identity != identity {
+            if let Some(reason) = checkpoint.state.identity.difference(identity) {
                 return Err(ModelError::CheckpointMismatch {
                     path: path.clone(),
-                    reason: "model, seed, features, labels or training data differ".into(),
+                    reason: format!("{reason} differ (start a new run instead of resuming)"),
                 });
             }
             check_module_record(&checkpoint.model, &network)
@@ -640,7 +649,7 @@ fn train_member(
             best_weights = record_bytes(&network)?;
         }
         history.push(record.clone());
-        if let (Some(dir), Some(path)) = (&run_dir, &checkpoint_path) {
+        if let (Some(dir), Some(path), Some(identity)) = (&run_dir, &checkpoint_path, &identity) {
             append_metrics(&dir.join(METRICS_FILE), &record)?;
             let optimizer_bytes = optimizer.into_bytes().map_err(|error| {
                 ModelError::Training(format!("cannot save optimiser state: {error}"))

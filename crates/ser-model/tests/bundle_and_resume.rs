@@ -300,18 +300,45 @@ fn one_epoch_run(data: &ser_model::LabelledFeatures) -> tempfile::TempDir {
     dir
 }
 
+/// A checkpoint resumes only into the run that wrote it: another seed, learning rate, feature
+/// analysis or training data of the same size is refused and named, never silently mixed.
 #[test]
 fn resume_refuses_a_checkpoint_of_another_run() {
     let _serial = serial();
     let data = common::synthetic(3, 4, 4, 16);
     let dir = one_epoch_run(&data);
-    let mut other = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
-    other.training.seed = 99;
-    let error = fit(&other, &data, None, &SilentProgress).unwrap_err();
-    assert!(
-        matches!(error, ModelError::CheckpointMismatch { .. }),
-        "{error:?}"
+    let resumed = || common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
+    let refusal = |setup: &ser_model::FitSetup, data: &ser_model::LabelledFeatures| match fit(
+        setup,
+        data,
+        None,
+        &SilentProgress,
+    )
+    .unwrap_err()
+    {
+        ModelError::CheckpointMismatch { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    };
+
+    let mut other_seed = resumed();
+    other_seed.training.seed = 99;
+    assert!(refusal(&other_seed, &data).contains("the seed"));
+    let mut other_rate = resumed();
+    other_rate.training.learning_rate = 0.02;
+    assert_eq!(
+        refusal(&other_rate, &data),
+        "the training options differ (start a new run instead of resuming)"
     );
+    let mut other_rate_of_analysis = resumed();
+    other_rate_of_analysis.features.audio.sample_rate = Some(16_000);
+    assert!(refusal(&other_rate_of_analysis, &data).starts_with("the features differ"));
+    let mut other_clips = data.clone();
+    other_clips.matrices.swap(0, 3);
+    assert!(refusal(&resumed(), &other_clips).starts_with("the training data differ"));
+
+    // More epochs, and the same run again, resume.
+    let more = fit(&resumed(), &data, None, &SilentProgress).unwrap();
+    assert_eq!(more.resumed_after, 1);
 }
 
 /// An input found by fuzzing, from `tests/fixtures/crashes/` (see the README there).
@@ -338,18 +365,20 @@ fn a_bundle_with_an_impossible_model_description_is_refused() {
 
 /// Found by fuzzing: a checkpoint of this very run (same identity) whose optimiser section
 /// holds a state tensor without a parameter id panicked in burn-optim on resume. It is now
-/// refused as a damaged checkpoint, naming the file.
+/// refused as a damaged checkpoint, naming the file. The fixture's header is of an older
+/// checkpoint version, so its optimiser section goes into a fresh checkpoint of the run.
 #[test]
 fn a_checkpoint_with_a_damaged_optimiser_state_is_refused() {
     let _serial = serial();
     let data = common::synthetic(3, 12, 4, 20);
-    let dir = tempfile::tempdir().unwrap();
-    let checkpoint = dir.path().join(ser_model::CHECKPOINT_FILE);
-    std::fs::write(
-        &checkpoint,
-        crash_input("checkpoint-optimizer-tensor-without-id.serc"),
-    )
-    .unwrap();
+    let dir = one_epoch_run(&data);
+    let checkpoint = dir.path().join(CHECKPOINT_FILE);
+    let (_, crash_sections) =
+        split_checkpoint(&crash_input("checkpoint-optimizer-tensor-without-id.serc"));
+    let fresh = std::fs::read(&checkpoint).unwrap();
+    let (header, mut sections) = split_checkpoint(&fresh);
+    sections[1] = crash_sections[1].clone();
+    std::fs::write(&checkpoint, join_checkpoint(&fresh[..8], header, sections)).unwrap();
     let setup = common::tiny_setup(3, 2, Some(dir.path().to_path_buf()), true);
     let error = fit(&setup, &data, Some(&data), &SilentProgress).unwrap_err();
     let ModelError::CheckpointMismatch { path, reason } = &error else {
@@ -367,19 +396,7 @@ fn edit_checkpoint(
     index: usize,
     edit: impl FnOnce(&mut Vec<burn_pack::Tensor>, &mut Vec<(String, burn_pack::Scalar)>),
 ) -> Vec<u8> {
-    const LENGTHS: [&str; 3] = ["model_len", "optimizer_len", "best_len"];
-    let header_len = u64::from_le_bytes(checkpoint[8..16].try_into().unwrap()) as usize;
-    let mut header: serde_json::Value =
-        serde_json::from_slice(&checkpoint[16..16 + header_len]).unwrap();
-    let mut rest = &checkpoint[16 + header_len..];
-    let mut sections: Vec<Vec<u8>> = LENGTHS
-        .iter()
-        .map(|key| {
-            let (section, tail) = rest.split_at(header[key].as_u64().unwrap() as usize);
-            rest = tail;
-            section.to_vec()
-        })
-        .collect();
+    let (header, mut sections) = split_checkpoint(checkpoint);
     let reader =
         burn_pack::Reader::from_bytes(burn_pack::Bytes::from_bytes_vec(sections[index].clone()))
             .unwrap();
@@ -399,9 +416,41 @@ fn edit_checkpoint(
         writer = writer.with_metadata(key, value);
     }
     sections[index] = writer.into_bytes().unwrap().to_vec();
-    header[LENGTHS[index]] = sections[index].len().into();
+    join_checkpoint(&checkpoint[..8], header, sections)
+}
+
+/// The JSON header of section lengths.
+const SECTION_LENGTHS: [&str; 3] = ["model_len", "optimizer_len", "best_len"];
+
+/// A checkpoint's JSON header and its three sections.
+fn split_checkpoint(checkpoint: &[u8]) -> (serde_json::Value, Vec<Vec<u8>>) {
+    let header_len = u64::from_le_bytes(checkpoint[8..16].try_into().unwrap()) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&checkpoint[16..16 + header_len]).unwrap();
+    let mut rest = &checkpoint[16 + header_len..];
+    let sections = SECTION_LENGTHS
+        .iter()
+        .map(|key| {
+            let (section, tail) = rest.split_at(header[key].as_u64().unwrap() as usize);
+            rest = tail;
+            section.to_vec()
+        })
+        .collect();
+    (header, sections)
+}
+
+/// A checkpoint of magic and version `preamble`, `header` with the sections' lengths set, and
+/// `sections`.
+fn join_checkpoint(
+    preamble: &[u8],
+    mut header: serde_json::Value,
+    sections: Vec<Vec<u8>>,
+) -> Vec<u8> {
+    for (key, section) in SECTION_LENGTHS.iter().zip(&sections) {
+        header[*key] = section.len().into();
+    }
     let header = serde_json::to_vec(&header).unwrap();
-    let mut bytes = checkpoint[..8].to_vec();
+    let mut bytes = preamble.to_vec();
     bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&header);
     for section in &sections {

@@ -25,12 +25,11 @@ pub(crate) struct RunIdentity {
     /// The training options but those a resumed run may change ([`resumable_options`]).
     pub training: TrainConfig,
     pub seed: u64,
-    pub n_features: usize,
     pub labels: Vec<String>,
-    pub train_examples: usize,
     /// SHA-256 of the network inputs, labels, speakers and corpora of the training examples
-    /// ([`training_data_digest`]): another split, corpus or copy draw of the same size differs.
-    pub training_data: String,
+    /// ([`training_data_digest`]): another split, corpus, copy draw or feature count differs,
+    /// even one of the same size.
+    pub training_data: [u8; 32],
 }
 
 impl RunIdentity {
@@ -41,13 +40,8 @@ impl RunIdentity {
             ("the features", self.features != run.features),
             ("the training options", self.training != run.training),
             ("the seed", self.seed != run.seed),
-            ("the feature count", self.n_features != run.n_features),
             ("the labels", self.labels != run.labels),
-            (
-                "the training data",
-                self.train_examples != run.train_examples
-                    || self.training_data != run.training_data,
-            ),
+            ("the training data", self.training_data != run.training_data),
         ]
         .into_iter()
         .filter_map(|(what, differs)| differs.then_some(what))
@@ -70,14 +64,15 @@ pub(crate) fn resumable_options(training: &TrainConfig) -> TrainConfig {
     }
 }
 
-/// SHA-256 (hex) over the training examples as the network sees them and what each is.
+/// SHA-256 over the training examples as the network sees them and what each is.
 pub(crate) fn training_data_digest(
     inputs: &[f32],
     labels: &[usize],
     speakers: &[usize],
     corpora: &[usize],
-) -> String {
+) -> [u8; 32] {
     let mut hasher = Sha256::new();
+    hasher.update((inputs.len() as u64).to_le_bytes());
     let mut bytes = Vec::with_capacity(4 * 16_384);
     for chunk in inputs.chunks(16_384) {
         bytes.clear();
@@ -90,11 +85,7 @@ pub(crate) fn training_data_digest(
             hasher.update((index as u64).to_le_bytes());
         }
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hasher.finalize().into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -460,9 +460,7 @@ fn train_member(
         features: setup.features.clone(),
         training: resumable_options(config),
         seed,
-        n_features,
         labels: setup.labels.clone(),
-        train_examples: train.len(),
         training_data: training_data_digest(
             train_inputs,
             &train.labels,

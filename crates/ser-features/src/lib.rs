@@ -19,6 +19,7 @@ pub mod spectral;
 mod stats;
 pub mod stft;
 pub mod voice;
+pub mod whisper;
 
 pub use chroma::chroma_stft;
 pub use config::{

@@ -1,0 +1,389 @@
+//! The encoder of OpenAI's Whisper as a feature extractor: a transformer trained on 680,000 hours
+//! of speech, whose hidden states carry voice quality, prosody and phonetic content at 20 ms
+//! resolution. Frozen here (inference only, in f32 on ndarray): its frame vectors feed ser's
+//! own classifiers like any other frame features. Weights are read from CTranslate2 model files
+//! (faster-whisper's format), see [`ct2`].
+
+pub mod ct2;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use ndarray::{Array1, Array2, ArrayView2, Axis, Slice};
+
+use crate::mel::{MelConfig, MelNorm, melspectrogram};
+use crate::stft::{PadMode, StftConfig, Window};
+use crate::{FeatureError, Matrix};
+
+/// Whisper's analysis: 16 kHz audio, 25 ms windows every 10 ms, 80 Slaney mel bands.
+pub const SAMPLE_RATE: u32 = 16_000;
+const N_FFT: usize = 400;
+const HOP: usize = 160;
+const N_MELS: usize = 80;
+/// Mel frames of one 30 s window, the longest input the position table covers.
+const WINDOW_FRAMES: usize = 3000;
+const LAYER_NORM_EPS: f32 = 1e-5;
+
+/// Whisper's log-mel spectrogram (`whisper.audio.log_mel_spectrogram`): power mel bands of a
+/// centred, reflect-padded STFT without its last frame, log10 floored at 1e-10, clipped to 8
+/// decades below the loudest bin, then scaled as `(x + 4) / 4`. `samples` at 16 kHz.
+pub fn log_mel(samples: &[f32]) -> Result<Matrix, FeatureError> {
+    let stft = StftConfig {
+        n_fft: N_FFT,
+        hop_length: HOP,
+        win_length: None,
+        window: Window::Hann,
+        center: true,
+        pad_mode: PadMode::Reflect,
+    };
+    let mel = MelConfig {
+        n_mels: N_MELS,
+        fmin: 0.0,
+        fmax: None,
+        htk: false,
+        norm: MelNorm::Slaney,
+        power: 2.0,
+    };
+    let power = melspectrogram(samples, f64::from(SAMPLE_RATE), &stft, &mel)?;
+    let frames = power.cols.saturating_sub(1);
+    if frames == 0 {
+        return Err(FeatureError::invalid(
+            "Whisper features need at least 10 ms of audio",
+        ));
+    }
+    let mut log = power.truncate_columns(frames);
+    for value in &mut log.data {
+        *value = value.max(1e-10).log10();
+    }
+    let floor = log.data.iter().copied().fold(f64::NEG_INFINITY, f64::max) - 8.0;
+    for value in &mut log.data {
+        *value = (value.max(floor) + 4.0) / 4.0;
+    }
+    Ok(log)
+}
+
+/// A dense layer: `y = x W^T + b`, `W` stored [out, in] as CTranslate2 stores it.
+struct Linear {
+    weight: Array2<f32>,
+    bias: Array1<f32>,
+}
+
+impl Linear {
+    fn apply(&self, x: &ArrayView2<'_, f32>) -> Array2<f32> {
+        x.dot(&self.weight.t()) + &self.bias
+    }
+}
+
+struct LayerNorm {
+    gamma: Array1<f32>,
+    beta: Array1<f32>,
+}
+
+impl LayerNorm {
+    /// Each row (frame) normalised to zero mean and unit variance, then scaled and shifted.
+    fn apply(&self, x: &Array2<f32>) -> Array2<f32> {
+        let mut out = x.clone();
+        for mut row in out.rows_mut() {
+            let n = row.len() as f32;
+            let mean = row.sum() / n;
+            let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+            let scale = 1.0 / (variance + LAYER_NORM_EPS).sqrt();
+            row.zip_mut_with(&self.gamma, |v, g| *v = (*v - mean) * scale * g);
+            row += &self.beta;
+        }
+        out
+    }
+}
+
+/// A 1-D convolution of kernel 3 and padding 1, weights flattened to [out, in * 3].
+struct Conv {
+    weight: Array2<f32>,
+    bias: Array1<f32>,
+    stride: usize,
+}
+
+impl Conv {
+    /// `x` [channels, frames] -> [out channels, frames / stride (rounded up)], through GELU.
+    fn apply_gelu(&self, x: &ArrayView2<'_, f32>) -> Array2<f32> {
+        let (channels, frames) = x.dim();
+        let out_frames = (frames - 1) / self.stride + 1;
+        let mut columns = Array2::<f32>::zeros((channels * 3, out_frames));
+        for c in 0..channels {
+            for tap in 0..3 {
+                let mut target = columns.row_mut(c * 3 + tap);
+                for (t, value) in target.iter_mut().enumerate() {
+                    // Input frame t*stride + tap - 1; the padding frames stay zero.
+                    if let Some(source) = (t * self.stride + tap).checked_sub(1)
+                        && source < frames
+                    {
+                        *value = x[[c, source]];
+                    }
+                }
+            }
+        }
+        let mut out = self.weight.dot(&columns);
+        for (mut row, &bias) in out.rows_mut().into_iter().zip(&self.bias) {
+            row.mapv_inplace(|v| gelu(v + bias));
+        }
+        out
+    }
+}
+
+struct Block {
+    attention_norm: LayerNorm,
+    /// Query, key and value projections stacked ([3 * width, width]).
+    qkv: Linear,
+    attention_out: Linear,
+    ffn_norm: LayerNorm,
+    ffn_up: Linear,
+    ffn_down: Linear,
+}
+
+/// Whisper's audio encoder: two convolutions (the second halves the frame rate to 50 Hz), sinusoidal
+/// positions, pre-norm transformer blocks, a final layer norm.
+pub struct WhisperEncoder {
+    width: usize,
+    n_heads: usize,
+    conv1: Conv,
+    conv2: Conv,
+    positions: Array2<f32>,
+    blocks: Vec<Block>,
+    final_norm: LayerNorm,
+}
+
+impl std::fmt::Debug for WhisperEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperEncoder")
+            .field("width", &self.width)
+            .field("n_heads", &self.n_heads)
+            .field("blocks", &self.blocks.len())
+            .finish()
+    }
+}
+
+impl WhisperEncoder {
+    /// Reads the encoder of a CTranslate2 Whisper model file (`model.bin` of a faster-whisper
+    /// model, or an encoder alone as [`Self::write`] keeps it).
+    pub fn load(path: &Path) -> Result<Self, FeatureError> {
+        let file = std::fs::File::open(path).map_err(|error| {
+            FeatureError::invalid(format!("Whisper model {}: {error}", path.display()))
+        })?;
+        Self::read(std::io::BufReader::new(file)).map_err(|error| FeatureError::File {
+            path: path.to_path_buf(),
+            source: Box::new(error),
+        })
+    }
+
+    /// [`Self::load`] from any reader.
+    pub fn read(reader: impl Read) -> Result<Self, FeatureError> {
+        let (spec, tensors) = ct2::read_tensors(reader, "encoder/")?;
+        if spec != "WhisperSpec" && spec != "WhisperEncoderSpec" {
+            return Err(FeatureError::invalid(format!(
+                "Whisper model: the file holds a {spec}, not a Whisper model"
+            )));
+        }
+        Self::from_tensors(&tensors)
+    }
+
+    fn from_tensors(tensors: &HashMap<String, ct2::Tensor>) -> Result<Self, FeatureError> {
+        let tensor = |name: &str, rank: usize| -> Result<&ct2::Tensor, FeatureError> {
+            let tensor = tensors.get(&format!("encoder/{name}")).ok_or_else(|| {
+                FeatureError::invalid(format!("Whisper model: no tensor encoder/{name}"))
+            })?;
+            if tensor.shape.len() != rank {
+                return Err(FeatureError::invalid(format!(
+                    "Whisper model: encoder/{name} has shape {:?}, expected rank {rank}",
+                    tensor.shape
+                )));
+            }
+            Ok(tensor)
+        };
+        let vector = |name: &str, len: usize| -> Result<Array1<f32>, FeatureError> {
+            let t = tensor(name, 1)?;
+            check_shape(name, &t.shape, &[len])?;
+            Ok(Array1::from(t.values.clone()))
+        };
+        let matrix = |name: &str, rows: usize, cols: usize| -> Result<Array2<f32>, FeatureError> {
+            let t = tensor(name, 2)?;
+            check_shape(name, &t.shape, &[rows, cols])?;
+            Ok(Array2::from_shape_vec((rows, cols), t.values.clone()).expect("shape checked"))
+        };
+        let conv1_weight = tensor("conv1/weight", 3)?;
+        let width = conv1_weight.shape[0];
+        let n_heads = tensor("num_heads", 0)?.values[0] as usize;
+        if width == 0 || n_heads == 0 || width % n_heads != 0 {
+            return Err(FeatureError::invalid(format!(
+                "Whisper model: width {width} does not split into {n_heads} heads"
+            )));
+        }
+        let conv = |name: &str, inputs: usize, stride: usize| -> Result<Conv, FeatureError> {
+            let t = tensor(&format!("{name}/weight"), 3)?;
+            check_shape(name, &t.shape, &[width, inputs, 3])?;
+            Ok(Conv {
+                weight: Array2::from_shape_vec((width, inputs * 3), t.values.clone())
+                    .expect("shape checked"),
+                bias: vector(&format!("{name}/bias"), width)?,
+                stride,
+            })
+        };
+        let linear = |name: &str, rows: usize, cols: usize| -> Result<Linear, FeatureError> {
+            Ok(Linear {
+                weight: matrix(&format!("{name}/weight"), rows, cols)?,
+                bias: vector(&format!("{name}/bias"), rows)?,
+            })
+        };
+        let norm = |name: &str| -> Result<LayerNorm, FeatureError> {
+            Ok(LayerNorm {
+                gamma: vector(&format!("{name}/gamma"), width)?,
+                beta: vector(&format!("{name}/beta"), width)?,
+            })
+        };
+        let n_blocks = (0..)
+            .take_while(|i| tensors.contains_key(&format!("encoder/layer_{i}/ffn/linear_0/weight")))
+            .count();
+        if n_blocks == 0 {
+            return Err(FeatureError::invalid(
+                "Whisper model: no encoder layers (encoder/layer_0/...)",
+            ));
+        }
+        let ffn_width = tensor("layer_0/ffn/linear_0/weight", 2)?.shape[0];
+        let blocks = (0..n_blocks)
+            .map(|i| {
+                let layer = format!("layer_{i}");
+                Ok(Block {
+                    attention_norm: norm(&format!("{layer}/self_attention/layer_norm"))?,
+                    qkv: linear(
+                        &format!("{layer}/self_attention/linear_0"),
+                        3 * width,
+                        width,
+                    )?,
+                    attention_out: linear(
+                        &format!("{layer}/self_attention/linear_1"),
+                        width,
+                        width,
+                    )?,
+                    ffn_norm: norm(&format!("{layer}/ffn/layer_norm"))?,
+                    ffn_up: linear(&format!("{layer}/ffn/linear_0"), ffn_width, width)?,
+                    ffn_down: linear(&format!("{layer}/ffn/linear_1"), width, ffn_width)?,
+                })
+            })
+            .collect::<Result<Vec<_>, FeatureError>>()?;
+        let positions = tensor("position_encodings/encodings", 2)?;
+        let max_positions = positions.shape[0];
+        Ok(Self {
+            width,
+            n_heads,
+            conv1: conv("conv1", N_MELS, 1)?,
+            conv2: conv("conv2", width, 2)?,
+            positions: matrix("position_encodings/encodings", max_positions, width)?,
+            blocks,
+            final_norm: norm("layer_norm")?,
+        })
+    }
+
+    /// Width of the frame vectors (512 for Whisper base).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of transformer blocks (6 for Whisper base).
+    pub fn n_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The hidden states after `blocks` transformer blocks (all of them: the encoder's output,
+    /// after its final layer norm) of a [`log_mel`] spectrogram: [frames / 2, width]. Longer
+    /// inputs than 30 s are encoded in 30 s windows, as Whisper reads them.
+    pub fn encode(&self, mel: &Matrix, blocks: usize) -> Result<Array2<f32>, FeatureError> {
+        if mel.rows != N_MELS || mel.cols == 0 {
+            return Err(FeatureError::invalid(format!(
+                "Whisper's encoder reads {N_MELS} mel bands of at least one frame, got {} x {}",
+                mel.rows, mel.cols
+            )));
+        }
+        if blocks > self.blocks.len() {
+            return Err(FeatureError::invalid(format!(
+                "this Whisper encoder has {} blocks, {blocks} asked for",
+                self.blocks.len()
+            )));
+        }
+        let window_frames = WINDOW_FRAMES.min(2 * self.positions.nrows());
+        let mel = Array2::from_shape_fn((mel.rows, mel.cols), |(r, c)| mel.get(r, c) as f32);
+        let windows: Vec<Array2<f32>> = (0..mel.ncols())
+            .step_by(window_frames)
+            .map(|start| {
+                let end = (start + window_frames).min(mel.ncols());
+                self.encode_window(&mel.slice_axis(Axis(1), Slice::from(start..end)), blocks)
+            })
+            .collect();
+        let views: Vec<_> = windows.iter().map(|w| w.view()).collect();
+        Ok(ndarray::concatenate(Axis(0), &views).expect("windows share their width"))
+    }
+
+    fn encode_window(&self, mel: &ArrayView2<'_, f32>, blocks: usize) -> Array2<f32> {
+        let hidden = self.conv1.apply_gelu(mel);
+        let hidden = self.conv2.apply_gelu(&hidden.view());
+        let frames = hidden.ncols();
+        let mut x =
+            hidden.t().to_owned() + self.positions.slice_axis(Axis(0), Slice::from(..frames));
+        for block in &self.blocks[..blocks] {
+            let normed = block.attention_norm.apply(&x);
+            let qkv = block.qkv.apply(&normed.view());
+            x += &block.attention_out.apply(&self.attention(&qkv).view());
+            let normed = block.ffn_norm.apply(&x);
+            let mut up = block.ffn_up.apply(&normed.view());
+            up.mapv_inplace(gelu);
+            x += &block.ffn_down.apply(&up.view());
+        }
+        if blocks == self.blocks.len() {
+            x = self.final_norm.apply(&x);
+        }
+        x
+    }
+
+    /// Multi-head self-attention over all frames of `qkv` ([frames, 3 * width]).
+    fn attention(&self, qkv: &Array2<f32>) -> Array2<f32> {
+        let frames = qkv.nrows();
+        let head = self.width / self.n_heads;
+        let scale = 1.0 / (head as f32).sqrt();
+        let mut out = Array2::<f32>::zeros((frames, self.width));
+        for h in 0..self.n_heads {
+            let columns = h * head..(h + 1) * head;
+            let q = qkv.slice_axis(Axis(1), Slice::from(columns.clone()));
+            let k = qkv.slice_axis(
+                Axis(1),
+                Slice::from(self.width + columns.start..self.width + columns.end),
+            );
+            let v = qkv.slice_axis(
+                Axis(1),
+                Slice::from(2 * self.width + columns.start..2 * self.width + columns.end),
+            );
+            let mut scores = q.dot(&k.t()) * scale;
+            for mut row in scores.rows_mut() {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                row.mapv_inplace(|v| (v - max).exp());
+                let sum = row.sum();
+                row /= sum;
+            }
+            out.slice_axis_mut(Axis(1), Slice::from(columns))
+                .assign(&scores.dot(&v));
+        }
+        out
+    }
+}
+
+fn check_shape(name: &str, got: &[usize], want: &[usize]) -> Result<(), FeatureError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(FeatureError::invalid(format!(
+            "Whisper model: encoder/{name} has shape {got:?}, expected {want:?}"
+        )))
+    }
+}
+
+/// GELU with the exact Gaussian CDF, as Whisper uses it.
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}

@@ -1,0 +1,173 @@
+//! Whisper's log-mel spectrogram and encoder against openai-whisper's formula and
+//! CTranslate2's encoder (fixtures from tools/make_whisper_fixtures.py, on a synthetic voice),
+//! with the weights the repository carries (models/whisper-base-encoder.bin).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ser_features::Matrix;
+use ser_features::whisper::{WhisperEncoder, log_mel};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn encoder() -> &'static WhisperEncoder {
+    static ENCODER: OnceLock<WhisperEncoder> = OnceLock::new();
+    ENCODER.get_or_init(|| {
+        WhisperEncoder::load(&root().join("models/whisper-base-encoder.bin")).expect("weights")
+    })
+}
+
+struct Fixture {
+    samples: Vec<f32>,
+    doc: Value,
+}
+
+fn fixture() -> Fixture {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let bytes = std::fs::read(dir.join("whisper_voice.i16")).expect("fixture samples");
+    let samples = bytes
+        .chunks_exact(2)
+        .map(|pair| f32::from(i16::from_le_bytes([pair[0], pair[1]])) / 32768.0)
+        .collect();
+    let text = std::fs::read_to_string(dir.join("whisper_voice.json")).expect("fixture json");
+    Fixture {
+        samples,
+        doc: serde_json::from_str(&text).expect("valid json"),
+    }
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect()
+}
+
+fn golden_mel(doc: &Value) -> Matrix {
+    let rows: Vec<Vec<f64>> = doc["mel"].as_array().unwrap().iter().map(numbers).collect();
+    Matrix {
+        rows: rows.len(),
+        cols: rows[0].len(),
+        data: rows.concat(),
+    }
+}
+
+fn max_error(got: impl IntoIterator<Item = f64>, want: &[f64]) -> f64 {
+    got.into_iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn log_mel_matches_whisper() {
+    let fixture = fixture();
+    let want = golden_mel(&fixture.doc);
+    let got = log_mel(&fixture.samples).unwrap();
+    assert_eq!((got.rows, got.cols), (80, 250));
+    assert_eq!((want.rows, want.cols), (got.rows, got.cols));
+    let error = max_error(got.data.iter().copied(), &want.data);
+    println!("log-mel max error {error:.2e}");
+    assert!(error < 1e-4, "log-mel differs from whisper's by {error}");
+}
+
+#[test]
+fn encoder_matches_ctranslate2() {
+    let fixture = fixture();
+    let encoded = encoder()
+        .encode(&golden_mel(&fixture.doc), encoder().n_blocks())
+        .unwrap();
+    assert_eq!(encoded.dim(), (125, 512));
+    let mean = numbers(&fixture.doc["encoded_mean"]);
+    let error = max_error(
+        (0..512).map(|d| f64::from(encoded.column(d).mean().unwrap())),
+        &mean,
+    );
+    println!("mean over frames: max error {error:.2e}");
+    assert!(
+        error < 1e-4,
+        "frame mean differs from CTranslate2's by {error}"
+    );
+    for (frame, values) in fixture.doc["encoded_frames"].as_object().unwrap() {
+        let frame: usize = frame.parse().unwrap();
+        let error = max_error(
+            encoded.row(frame).iter().map(|&v| f64::from(v)),
+            &numbers(values),
+        );
+        println!("frame {frame}: max error {error:.2e}");
+        assert!(error < 1e-3, "frame {frame} differs by {error}");
+    }
+}
+
+#[test]
+fn audio_to_encoder_output_end_to_end() {
+    let fixture = fixture();
+    let mel = log_mel(&fixture.samples).unwrap();
+    let encoded = encoder().encode(&mel, 6).unwrap();
+    let mean = numbers(&fixture.doc["encoded_mean"]);
+    let error = max_error(
+        (0..512).map(|d| f64::from(encoded.column(d).mean().unwrap())),
+        &mean,
+    );
+    assert!(error < 1e-3, "{error}");
+    // Fewer blocks: the hidden states before the last blocks, as wide and as many.
+    let early = encoder().encode(&mel, 3).unwrap();
+    assert_eq!(early.dim(), encoded.dim());
+    assert!(encoder().encode(&mel, 7).is_err());
+}
+
+#[test]
+fn longer_than_30_seconds_is_encoded_in_windows() {
+    let fixture = fixture();
+    let mel = golden_mel(&fixture.doc);
+    // 13 copies side by side: 3250 frames, a full 30 s window and 250 frames.
+    let mut long = Matrix::zeros(80, 13 * mel.cols);
+    for row in 0..80 {
+        for copy in 0..13 {
+            long.row_mut(row)[copy * mel.cols..(copy + 1) * mel.cols].copy_from_slice(mel.row(row));
+        }
+    }
+    let encoded = encoder().encode(&long, 6).unwrap();
+    assert_eq!(encoded.nrows(), 1625);
+    // The second window starts again at position 0: its frames equal the single clip's.
+    let single = encoder().encode(&mel, 6).unwrap();
+    let error = max_error(
+        encoded.row(1500).iter().map(|&v| f64::from(v)),
+        &single
+            .row(0)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect::<Vec<_>>(),
+    );
+    assert!(error < 1e-4, "{error}");
+}
+
+#[test]
+fn bad_weights_and_inputs_are_errors() {
+    let weights = std::fs::read(root().join("models/whisper-base-encoder.bin")).unwrap();
+    for cut in [0, 3, 40, 5000, weights.len() / 2] {
+        let error = WhisperEncoder::read(&weights[..cut])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("Whisper model"), "{cut}: {error}");
+    }
+    let mut other_version = weights[..64].to_vec();
+    other_version[0] = 5;
+    let error = WhisperEncoder::read(&other_version[..])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("version 5"), "{error}");
+    let error = WhisperEncoder::load(Path::new("/nonexistent/model.bin")).unwrap_err();
+    assert!(
+        error.to_string().contains("/nonexistent/model.bin"),
+        "{error}"
+    );
+    assert!(log_mel(&[]).is_err());
+    assert!(encoder().encode(&Matrix::zeros(64, 10), 6).is_err());
+    assert!(encoder().encode(&Matrix::zeros(80, 0), 6).is_err());
+}

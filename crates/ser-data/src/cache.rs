@@ -204,7 +204,15 @@ pub fn extract_features_with(
 
 fn cache_key(config: &FeatureConfig, path: &Path, variant: &str) -> Result<String, DataError> {
     let audio = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    let config_json = serde_json::to_vec(config).map_err(|source| DataError::Json {
+    // Weights files are keyed by their content: other weights at the same path are other
+    // features.
+    let config = config
+        .with_weight_ids()
+        .map_err(|source| DataError::Feature {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let config_json = serde_json::to_vec(&config).map_err(|source| DataError::Json {
         path: path.to_path_buf(),
         source,
     })?;

@@ -16,7 +16,13 @@ use crate::stft::{StftConfig, spectrogram};
 use crate::voice::{
     alpha_ratio, hammarberg_index, harmonics_to_noise, spectral_flux, spectral_slope,
 };
+use crate::whisper::{WhisperEncoder, log_mel};
 use crate::{FeatureError, FeatureMatrix, Matrix};
+
+/// The analysis window and hop of Whisper's encoder vectors in samples at 16 kHz (25 ms read
+/// every 20 ms), by which kind `whisper` tells its silent frames.
+const WHISPER_WINDOW: usize = 400;
+const WHISPER_HOP: usize = 320;
 
 /// Which frame-level features [`FeatureConfig::extract`] produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +38,9 @@ pub enum FeatureKind {
     /// Everything frame-aligned on the STFT hop: MFCC (+ deltas), rms, zero-crossing rate,
     /// spectral centroid/bandwidth/rolloff/flatness, spectral contrast, chroma, pitch.
     All,
+    /// The hidden states of Whisper's encoder ([`crate::whisper`]), one vector every 20 ms
+    /// (512 rows for Whisper base), of audio at 16 kHz; `[features.whisper]` names the weights.
+    Whisper,
 }
 
 /// Local derivatives appended after the base features.
@@ -164,6 +173,31 @@ pub struct FeatureConfig {
     /// when off, as `silence`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intonation: Option<PitchConfig>,
+    /// Kind `whisper` only: which encoder, how deep. Left out of the serialised form when
+    /// absent, as `silence`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whisper: Option<WhisperConfig>,
+}
+
+/// The Whisper encoder of kind `whisper`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhisperConfig {
+    /// A CTranslate2 Whisper model file (faster-whisper's `model.bin`, or the encoder alone as
+    /// `models/whisper-base-encoder.bin` holds it), relative to the working directory; in a
+    /// model bundle, the id of the weights it carries (`sha256:...`, see
+    /// [`FeatureConfig::with_weight_ids`]).
+    pub weights: String,
+    /// The hidden states after this many transformer blocks; all of them (the encoder's output)
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<usize>,
+}
+
+impl WhisperConfig {
+    fn encoder(&self) -> Result<std::sync::Arc<WhisperEncoder>, FeatureError> {
+        crate::whisper::shared_encoder(&self.weights)
+    }
 }
 
 /// Row names of the voice-quality descriptors, in the order [`FeatureConfig::extract`] appends
@@ -218,6 +252,7 @@ impl Default for FeatureConfig {
             silence: None,
             voice_quality: false,
             intonation: None,
+            whisper: None,
         }
     }
 }
@@ -325,8 +360,30 @@ impl FeatureConfig {
                 "{} MFCC{deltas}, RMS, zero-crossing rate, spectral shape{chroma}{voice} and {pitch}{intonation}",
                 self.mfcc.n_mfcc
             ),
+            FeatureKind::Whisper => match &self.whisper {
+                Some(whisper) => match whisper.blocks {
+                    Some(blocks) => format!(
+                        "Whisper encoder after {blocks} blocks ({})",
+                        whisper.weights
+                    ),
+                    None => format!("Whisper encoder output ({})", whisper.weights),
+                },
+                None => "Whisper encoder (no weights given)".into(),
+            },
         };
         format!("{what}{speech}")
+    }
+
+    /// This configuration with every weights file named by its id (`sha256:...` of the weights
+    /// themselves, loading them if need be), as bundles and feature caches keep it: the same
+    /// features whatever path the weights were read from, and other weights never mistaken for
+    /// them.
+    pub fn with_weight_ids(&self) -> Result<FeatureConfig, FeatureError> {
+        let mut config = self.clone();
+        if let Some(whisper) = &mut config.whisper {
+            whisper.weights = crate::whisper::weights_file(&whisper.weights)?.0;
+        }
+        Ok(config)
     }
 
     /// Number of rows [`FeatureConfig::extract`] yields.
@@ -391,6 +448,15 @@ impl FeatureConfig {
                 }
                 names
             }
+            FeatureKind::Whisper => {
+                // An encoder that cannot be loaded has no rows; extraction says why.
+                let width = self
+                    .whisper
+                    .as_ref()
+                    .and_then(|whisper| whisper.encoder().ok())
+                    .map_or(0, |encoder| encoder.width());
+                numbered("whisper", width)
+            }
         }
     }
 
@@ -414,6 +480,11 @@ impl FeatureConfig {
                 silence.top_db
             )));
         }
+        if self.whisper.is_some() != (self.kind == FeatureKind::Whisper) {
+            return Err(FeatureError::invalid(
+                "kind \"whisper\" needs [features.whisper] (its weights), and only it",
+            ));
+        }
         if self.voice_quality && self.kind != FeatureKind::All {
             return Err(FeatureError::invalid(
                 "voice_quality adds to the features of kind \"all\" only",
@@ -427,6 +498,7 @@ impl FeatureConfig {
             }
             FeatureKind::Pitch => shared.pitch(self, &self.pitch)?,
             FeatureKind::All => self.all(shared)?,
+            FeatureKind::Whisper => self.whisper_states(samples, sr)?,
         };
         Ok(match &self.silence {
             Some(silence) => self.drop_silent_frames(features, samples, silence),
@@ -443,13 +515,12 @@ impl FeatureConfig {
         samples: &[f32],
         silence: &SilenceConfig,
     ) -> Matrix {
-        let loud = ser_audio::non_silent_frames(
-            samples,
-            self.stft.n_fft,
-            self.stft.hop_length,
-            silence.top_db,
-            None,
-        );
+        // Whisper's vectors are 20 ms apart, each reading a 25 ms window of its own.
+        let (frame_length, hop) = match self.kind {
+            FeatureKind::Whisper => (WHISPER_WINDOW, WHISPER_HOP),
+            _ => (self.stft.n_fft, self.stft.hop_length),
+        };
+        let loud = ser_audio::non_silent_frames(samples, frame_length, hop, silence.top_db, None);
         // A frame past the loudness frames (a non-centred STFT's count) is kept.
         let is_loud = |col: usize| loud.get(col).copied().unwrap_or(true);
         let kept: Vec<usize> = if silence.edges_only {
@@ -567,6 +638,26 @@ impl FeatureConfig {
             cols,
             data: rows.concat(),
         })
+    }
+
+    /// Kind `whisper`: the encoder's hidden states, one column per 20 ms.
+    fn whisper_states(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+        let whisper = self.whisper.as_ref().expect("checked in extract_shared");
+        if sr != f64::from(crate::whisper::SAMPLE_RATE) {
+            return Err(FeatureError::invalid(format!(
+                "Whisper's encoder reads audio at {} Hz (set [features.audio] sample_rate), got {sr} Hz",
+                crate::whisper::SAMPLE_RATE
+            )));
+        }
+        let encoder = whisper.encoder()?;
+        let blocks = whisper.blocks.unwrap_or(encoder.n_blocks());
+        let states = encoder.encode(&log_mel(samples)?, blocks)?;
+        let (frames, width) = states.dim();
+        let mut matrix = Matrix::zeros(width, frames);
+        for ((frame, row), &value) in states.indexed_iter() {
+            matrix.data[row * frames + frame] = f64::from(value);
+        }
+        Ok(matrix)
     }
 
     fn all(&self, shared: &mut SharedAnalysis<'_>) -> Result<Matrix, FeatureError> {

@@ -24,7 +24,7 @@ pub mod whisper;
 pub use chroma::chroma_stft;
 pub use config::{
     DeltaConfig, FeatureConfig, FeatureKind, PitchConfig, PitchMethod, PitchUnit, SharedAnalysis,
-    SilenceConfig, SpectralConfig,
+    SilenceConfig, SpectralConfig, WhisperConfig,
 };
 pub use db::{DbConfig, DbReference, power_to_db};
 pub use delta::delta;

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ser_features::Matrix;
 use ser_features::whisper::{WhisperEncoder, log_mel};
+use ser_features::{FeatureConfig, FeatureKind, Matrix, SilenceConfig, WhisperConfig};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -170,4 +170,82 @@ fn bad_weights_and_inputs_are_errors() {
     assert!(log_mel(&[]).is_err());
     assert!(encoder().encode(&Matrix::zeros(64, 10), 6).is_err());
     assert!(encoder().encode(&Matrix::zeros(80, 0), 6).is_err());
+}
+
+fn whisper_config(blocks: Option<usize>) -> FeatureConfig {
+    let weights = root().join("models/whisper-base-encoder.bin");
+    FeatureConfig {
+        kind: FeatureKind::Whisper,
+        whisper: Some(WhisperConfig {
+            weights: weights.to_string_lossy().into_owned(),
+            blocks,
+        }),
+        ..FeatureConfig::default()
+    }
+}
+
+#[test]
+fn whisper_kind_gives_the_encoder_states_as_frame_rows() {
+    let fixture = fixture();
+    let config = whisper_config(None);
+    let names = config.feature_names();
+    assert_eq!(names.len(), 512);
+    assert_eq!(
+        (names[0].as_str(), names[511].as_str()),
+        ("whisper_0", "whisper_511")
+    );
+    let features = config.extract_prepared(&fixture.samples, 16000.0).unwrap();
+    assert_eq!((features.rows, features.cols), (512, 125));
+    let states = encoder()
+        .encode(&log_mel(&fixture.samples).unwrap(), 6)
+        .unwrap();
+    for (frame, dim) in [(0, 0), (62, 100), (124, 511)] {
+        assert_eq!(features.get(dim, frame), f64::from(states[[frame, dim]]));
+    }
+    let early = whisper_config(Some(2))
+        .extract_prepared(&fixture.samples, 16000.0)
+        .unwrap();
+    assert_eq!((early.rows, early.cols), (512, 125));
+    assert_ne!(early.get(0, 0), features.get(0, 0));
+    // The serialised form names the weights and the depth, and reads back.
+    let json = serde_json::to_string(&whisper_config(Some(4))).unwrap();
+    let back: FeatureConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, whisper_config(Some(4)));
+}
+
+#[test]
+fn whisper_kind_drops_the_pause_by_its_own_framing() {
+    let fixture = fixture();
+    let mut config = whisper_config(None);
+    config.silence = Some(SilenceConfig::default());
+    let speech = config.extract_prepared(&fixture.samples, 16000.0).unwrap();
+    // The fixture's 0.2 s pause is 60 dB down: about ten 20 ms vectors go, the voice stays.
+    assert!(
+        (110..=118).contains(&speech.cols),
+        "{} vectors kept",
+        speech.cols
+    );
+}
+
+#[test]
+fn whisper_kind_refuses_what_it_cannot_read() {
+    let fixture = fixture();
+    let error = |config: &FeatureConfig, sr: f64| {
+        config
+            .extract_prepared(&fixture.samples, sr)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(error(&whisper_config(None), 22050.0).contains("16000 Hz"));
+    assert!(error(&whisper_config(Some(7)), 16000.0).contains("6 blocks"));
+    let mut no_weights = whisper_config(None);
+    no_weights.whisper = None;
+    assert!(error(&no_weights, 16000.0).contains("[features.whisper]"));
+    let mut mfcc = whisper_config(None);
+    mfcc.kind = FeatureKind::Mfcc;
+    assert!(error(&mfcc, 16000.0).contains("[features.whisper]"));
+    let mut missing = whisper_config(None);
+    missing.whisper.as_mut().unwrap().weights = "/nonexistent/whisper.bin".into();
+    assert!(missing.feature_names().is_empty());
+    assert!(error(&missing, 16000.0).contains("/nonexistent/whisper.bin"));
 }

@@ -18,8 +18,10 @@ use crate::calibration::Calibration;
 use crate::config::{Architecture, ModelConfig, TrainConfig};
 use crate::normalizer::Normalizer;
 
-/// Format version written by this build; other versions are refused with a clear error.
-pub const BUNDLE_FORMAT_VERSION: u32 = 2;
+/// Format version written by this build; other versions are refused with a clear error, but
+/// version 2, which is version 3 without feature weights, is read.
+pub const BUNDLE_FORMAT_VERSION: u32 = 3;
+const OLDEST_READ_BUNDLE_FORMAT: u32 = 2;
 const BUNDLE_MAGIC: &[u8; 4] = b"SERB";
 /// Signature, format version and header length: the start of bundles and checkpoints.
 pub(crate) const PREAMBLE_LEN: usize = 4 + 4 + 8;
@@ -132,6 +134,18 @@ pub struct BundleInfo {
 struct Header {
     info: BundleInfo,
     normalizer: Normalizer,
+    /// Weights the features are computed with (a Whisper encoder), stored after the header in
+    /// this order, before the network's weights.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    feature_weights: Vec<FeatureWeights>,
+}
+
+/// One model file the features need, carried by the bundle so that it predicts anywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FeatureWeights {
+    /// What `[features]` calls it (`sha256:...` of the bytes).
+    id: String,
+    bytes: u64,
 }
 
 /// A parsed bundle: header plus raw weight bytes.
@@ -141,21 +155,41 @@ pub(crate) struct BundleParts {
     pub weights: Vec<u8>,
 }
 
+/// A bundle's bytes. The weights that `info`'s features read (a Whisper encoder, by path or id)
+/// go in with it, and its features name them by id.
 pub(crate) fn encode(
     info: &BundleInfo,
     normalizer: &Normalizer,
     weights: &[u8],
 ) -> Result<Vec<u8>, ModelError> {
+    let mut info = info.clone();
+    let mut feature_files = Vec::new();
+    if let Some(whisper) = &mut info.features.whisper {
+        let (id, file) = ser_features::whisper::weights_file(&whisper.weights)?;
+        whisper.weights = id.clone();
+        feature_files.push((id, file));
+    }
     let header = serde_json::to_vec(&Header {
-        info: info.clone(),
+        info,
         normalizer: normalizer.clone(),
+        feature_weights: feature_files
+            .iter()
+            .map(|(id, file)| FeatureWeights {
+                id: id.clone(),
+                bytes: file.len() as u64,
+            })
+            .collect(),
     })
     .map_err(|error| ModelError::CorruptBundle(format!("cannot encode header: {error}")))?;
-    let mut bytes = Vec::with_capacity(PREAMBLE_LEN + header.len() + weights.len());
+    let carried: usize = feature_files.iter().map(|(_, file)| file.len()).sum();
+    let mut bytes = Vec::with_capacity(PREAMBLE_LEN + header.len() + carried + weights.len());
     bytes.extend_from_slice(BUNDLE_MAGIC);
     bytes.extend_from_slice(&BUNDLE_FORMAT_VERSION.to_le_bytes());
     bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&header);
+    for (_, file) in &feature_files {
+        bytes.extend_from_slice(file);
+    }
     bytes.extend_from_slice(weights);
     Ok(bytes)
 }
@@ -166,9 +200,49 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
             "an ensemble bundle cannot be a member of another ensemble".into(),
         ));
     }
-    let (header, weights) = split_preamble(bytes, BUNDLE_MAGIC, BUNDLE_FORMAT_VERSION)?;
+    let (header, mut weights) = split_preamble(
+        bytes,
+        BUNDLE_MAGIC,
+        OLDEST_READ_BUNDLE_FORMAT..=BUNDLE_FORMAT_VERSION,
+    )?;
     let header: Header = serde_json::from_slice(header)
         .map_err(|error| ModelError::CorruptBundle(format!("bad header: {error}")))?;
+    for carried in &header.feature_weights {
+        let length = usize::try_from(carried.bytes)
+            .ok()
+            .filter(|&length| length <= weights.len())
+            .ok_or_else(|| {
+                ModelError::CorruptBundle(format!("the weights {} are cut short", carried.id))
+            })?;
+        let (file, rest) = weights.split_at(length);
+        // Weights loaded before (another member, an earlier load) are not read again.
+        if ser_features::whisper::shared_encoder(&carried.id).is_err() {
+            let id = ser_features::whisper::register_weights(file).map_err(|error| {
+                ModelError::CorruptBundle(format!("the weights {}: {error}", carried.id))
+            })?;
+            if id != carried.id {
+                return Err(ModelError::CorruptBundle(format!(
+                    "the weights said to be {} are {id}",
+                    carried.id
+                )));
+            }
+        }
+        weights = rest;
+    }
+    if let Some(whisper) = &header.info.features.whisper
+        && whisper
+            .weights
+            .starts_with(ser_features::whisper::WEIGHTS_ID_PREFIX)
+        && !header
+            .feature_weights
+            .iter()
+            .any(|carried| carried.id == whisper.weights)
+    {
+        return Err(ModelError::CorruptBundle(format!(
+            "the features read the weights {}, which it does not carry",
+            whisper.weights
+        )));
+    }
     if header.info.labels.is_empty() || header.normalizer.n_features() != header.info.n_features {
         return Err(ModelError::CorruptBundle(
             "header labels or normaliser do not match the network".into(),
@@ -189,11 +263,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<BundleParts, ModelError> {
     })
 }
 
-/// The header and the rest of a bundle with signature `magic` and format `version`.
+/// The header and the rest of a bundle with signature `magic` and a format of `versions`.
 fn split_preamble<'a>(
     bytes: &'a [u8],
     magic: &[u8; 4],
-    version: u32,
+    versions: std::ops::RangeInclusive<u32>,
 ) -> Result<(&'a [u8], &'a [u8]), ModelError> {
     if bytes.len() < PREAMBLE_LEN || &bytes[..4] != magic {
         return Err(ModelError::CorruptBundle(format!(
@@ -202,10 +276,10 @@ fn split_preamble<'a>(
         )));
     }
     let found = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-    if found != version {
+    if !versions.contains(&found) {
         return Err(ModelError::BundleVersion {
             found,
-            expected: version,
+            expected: *versions.end(),
         });
     }
     let header_end = header_end(bytes)
@@ -298,7 +372,11 @@ pub(crate) fn decode_any(bytes: &[u8]) -> Result<Bundle, ModelError> {
             members: vec![decode(bytes)?],
         });
     }
-    let (header, mut rest) = split_preamble(bytes, ENSEMBLE_MAGIC, ENSEMBLE_FORMAT_VERSION)?;
+    let (header, mut rest) = split_preamble(
+        bytes,
+        ENSEMBLE_MAGIC,
+        ENSEMBLE_FORMAT_VERSION..=ENSEMBLE_FORMAT_VERSION,
+    )?;
     let info: EnsembleInfo = serde_json::from_slice(header)
         .map_err(|error| ModelError::CorruptBundle(format!("bad ensemble header: {error}")))?;
     if info.combination != GEOMETRIC_MEAN {

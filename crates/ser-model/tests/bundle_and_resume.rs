@@ -575,3 +575,83 @@ fn an_ensemble_averages_the_logits_of_networks_of_consecutive_seeds() {
     let error = Classifier::from_bundle_bytes(&ensemble[..ensemble.len() - 10]).unwrap_err();
     assert!(matches!(error, ModelError::CorruptBundle(_)), "{error}");
 }
+
+#[test]
+fn a_bundle_carries_the_whisper_weights_its_features_read() {
+    let _serial = serial();
+    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/whisper-base-encoder.bin")
+        .to_string_lossy()
+        .into_owned();
+    let id = ser_features::whisper::weights_file(&weights).unwrap().0;
+    let mut setup = common::tiny_setup(3, 1, None, false);
+    setup.features.kind = ser_features::FeatureKind::Whisper;
+    setup.features.audio.sample_rate = Some(16_000);
+    setup.features.whisper = Some(ser_features::WhisperConfig {
+        weights: weights.clone(),
+        blocks: Some(1),
+    });
+    let data = common::synthetic(3, 6, 4, 20);
+    let bundle = fit(&setup, &data, None, &SilentProgress).unwrap().bundle;
+    let encoder_file = std::fs::metadata(&weights).unwrap().len() as usize;
+    assert!(bundle.len() > encoder_file, "{} bytes", bundle.len());
+    // The bundle names the weights by their digest, wherever they were read from.
+    let loaded = Classifier::from_bundle_bytes(&bundle).unwrap();
+    let whisper = loaded.info().features.whisper.clone().unwrap();
+    assert_eq!(whisper.weights, id);
+    assert_eq!(whisper.blocks, Some(1));
+    assert!(id.starts_with("sha256:") && id.len() == 7 + 64, "{id}");
+    // Saved again (here with another card), it still carries them.
+    let edited = with_info(&bundle, |info| info.seed = 8).unwrap();
+    assert_eq!(edited.len(), bundle.len());
+
+    // Weights under another name than their digest, or cut short, are refused.
+    // The header names them twice: in the features, then in the list of what it carries.
+    let text = String::from_utf8_lossy(&bundle[..8192]).into_owned();
+    let (in_features, carried) = (text.find(&id).unwrap(), text.rfind(&id).unwrap());
+    assert!(in_features < carried);
+    let fake = format!("sha256:{}", "0".repeat(64));
+    let rename = |at: usize| {
+        let mut renamed = bundle.clone();
+        renamed[at..at + id.len()].copy_from_slice(fake.as_bytes());
+        renamed
+    };
+    let error = Classifier::from_bundle_bytes(&rename(carried))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("said to be {fake} are {id}")),
+        "{error}"
+    );
+    let error = Classifier::from_bundle_bytes(&rename(in_features))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("{fake}, which it does not carry")),
+        "{error}"
+    );
+    let (at, renamed) = (carried, rename(carried));
+    let mut cut = renamed.clone();
+    cut.truncate(at + 100_000);
+    let error = Classifier::from_bundle_bytes(&cut).unwrap_err().to_string();
+    assert!(error.contains("cut short"), "{error}");
+}
+
+#[test]
+fn bundles_of_format_2_still_load() {
+    let _serial = serial();
+    let data = common::synthetic(2, 4, 3, 16);
+    let outcome = fit(
+        &common::tiny_setup(2, 1, None, false),
+        &data,
+        None,
+        &SilentProgress,
+    )
+    .unwrap();
+    let mut bytes = outcome.bundle.clone();
+    bytes[4..8].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(
+        probabilities_of(&bytes, &data),
+        probabilities_of(&outcome.bundle, &data)
+    );
+}

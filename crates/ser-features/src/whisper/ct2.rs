@@ -22,12 +22,19 @@ pub struct Tensor {
     pub values: Vec<f32>,
 }
 
+/// What [`read_tensors`] kept of a model file.
+pub struct ModelFile {
+    /// The spec's name, e.g. `WhisperSpec`.
+    pub spec: String,
+    pub tensors: HashMap<String, Tensor>,
+    /// The model file of these tensors alone: the same header and tensor records, byte for
+    /// byte, without the others and without aliases (what a model bundle carries).
+    pub kept: Vec<u8>,
+}
+
 /// The tensors of a model file whose names start with `prefix`, keyed by full name. Other
 /// tensors (a Whisper decoder, 60 % of the file) are skipped without being decoded.
-pub fn read_tensors(
-    mut reader: impl Read,
-    prefix: &str,
-) -> Result<(String, HashMap<String, Tensor>), FeatureError> {
+pub fn read_tensors(mut reader: impl Read, prefix: &str) -> Result<ModelFile, FeatureError> {
     let version = read_u32(&mut reader)?;
     if version != BINARY_VERSION {
         return Err(bad(format!(
@@ -35,9 +42,10 @@ pub fn read_tensors(
         )));
     }
     let spec = read_string(&mut reader)?;
-    let _revision = read_u32(&mut reader)?;
+    let revision = read_u32(&mut reader)?;
     let count = read_u32(&mut reader)?;
     let mut tensors = HashMap::new();
+    let mut records = Vec::new();
     for _ in 0..count {
         let name = read_string(&mut reader)?;
         let rank = read_u8(&mut reader)?;
@@ -78,6 +86,14 @@ pub fn read_tensors(
         if bytes.len() != n_bytes {
             return Err(bad("truncated model file".into()));
         }
+        write_string(&mut records, &name);
+        records.push(rank);
+        for &dim in &shape {
+            records.extend_from_slice(&(dim as u32).to_le_bytes());
+        }
+        records.push(dtype);
+        records.extend_from_slice(&(n_bytes as u32).to_le_bytes());
+        records.extend_from_slice(&bytes);
         let values = match dtype {
             FLOAT32 => bytes
                 .chunks_exact(4)
@@ -98,7 +114,18 @@ pub fn read_tensors(
         };
         tensors.insert(name, Tensor { shape, values });
     }
-    Ok((spec, tensors))
+    let mut kept = Vec::with_capacity(records.len() + spec.len() + 20);
+    kept.extend_from_slice(&BINARY_VERSION.to_le_bytes());
+    write_string(&mut kept, &spec);
+    kept.extend_from_slice(&revision.to_le_bytes());
+    kept.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
+    kept.extend_from_slice(&records);
+    kept.extend_from_slice(&0u32.to_le_bytes());
+    Ok(ModelFile {
+        spec,
+        tensors,
+        kept,
+    })
 }
 
 fn bad(reason: String) -> FeatureError {
@@ -136,6 +163,12 @@ fn read_string(reader: &mut impl Read) -> Result<String, FeatureError> {
         return Err(bad("a name without its terminating NUL".into()));
     }
     String::from_utf8(bytes).map_err(|_| bad("a name that is not UTF-8".into()))
+}
+
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(&(text.len() as u16 + 1).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.push(0);
 }
 
 fn skip(reader: &mut impl Read, n_bytes: usize) -> Result<(), FeatureError> {

@@ -9,6 +9,7 @@ pub mod ct2;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ndarray::{Array1, Array2, ArrayView2, Axis, Slice};
 
@@ -61,6 +62,96 @@ pub fn log_mel(samples: &[f32]) -> Result<Matrix, FeatureError> {
         *value = (value.max(floor) + 4.0) / 4.0;
     }
     Ok(log)
+}
+
+/// How a bundle names the weights it carries: `sha256:` and the digest (hex) of the encoder's
+/// model file as [`ct2::ModelFile::kept`] gives it, whichever file it was read from.
+pub const WEIGHTS_ID_PREFIX: &str = "sha256:";
+
+/// An encoder read once per process and shared by every extraction (80 MB in f32).
+struct Loaded {
+    /// Paths it was read from.
+    paths: Vec<String>,
+    id: String,
+    /// Its encoder-only model file, for bundles to carry.
+    file: Arc<Vec<u8>>,
+    encoder: Arc<WhisperEncoder>,
+}
+
+static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
+
+/// The encoder that `weights` names: a CTranslate2 model file's path (read on first use) or
+/// the id of weights registered before ([`register_weights`], as a model bundle does).
+pub fn shared_encoder(weights: &str) -> Result<Arc<WhisperEncoder>, FeatureError> {
+    with_loaded(weights, |loaded| loaded.encoder.clone())
+}
+
+/// The id and encoder-only model file of the encoder that `weights` names, for a bundle to
+/// carry ([`shared_encoder`] names the same encoder by either).
+pub fn weights_file(weights: &str) -> Result<(String, Arc<Vec<u8>>), FeatureError> {
+    with_loaded(weights, |loaded| (loaded.id.clone(), loaded.file.clone()))
+}
+
+/// Makes the encoder of a model file's bytes (as a bundle carries them) available under its
+/// id, which it returns.
+pub fn register_weights(bytes: &[u8]) -> Result<String, FeatureError> {
+    let (encoder, file) = WhisperEncoder::parse(bytes)?;
+    let id = weights_id(&file);
+    let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !loaded.iter().any(|done| done.id == id) {
+        loaded.push(Loaded {
+            paths: Vec::new(),
+            id: id.clone(),
+            file: Arc::new(file),
+            encoder: Arc::new(encoder),
+        });
+    }
+    Ok(id)
+}
+
+fn weights_id(file: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(file);
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{WEIGHTS_ID_PREFIX}{hex}")
+}
+
+fn with_loaded<T>(weights: &str, get: impl Fn(&Loaded) -> T) -> Result<T, FeatureError> {
+    let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(done) = loaded
+        .iter()
+        .find(|done| done.id == weights || done.paths.iter().any(|path| path == weights))
+    {
+        return Ok(get(done));
+    }
+    if weights.starts_with(WEIGHTS_ID_PREFIX) {
+        return Err(FeatureError::invalid(format!(
+            "the Whisper encoder {weights} is not loaded: the model bundle that uses it carries it"
+        )));
+    }
+    let path = Path::new(weights);
+    let bytes = std::fs::read(path).map_err(|error| {
+        FeatureError::invalid(format!("Whisper model {}: {error}", path.display()))
+    })?;
+    let (encoder, file) = WhisperEncoder::parse(&bytes).map_err(|error| FeatureError::File {
+        path: path.to_path_buf(),
+        source: Box::new(error),
+    })?;
+    let id = weights_id(&file);
+    let index = match loaded.iter().position(|done| done.id == id) {
+        Some(index) => index,
+        None => {
+            loaded.push(Loaded {
+                paths: Vec::new(),
+                id,
+                file: Arc::new(file),
+                encoder: Arc::new(encoder),
+            });
+            loaded.len() - 1
+        }
+    };
+    loaded[index].paths.push(weights.to_string());
+    Ok(get(&loaded[index]))
 }
 
 /// A dense layer: `y = x W^T + b`, `W` stored [out, in] as CTranslate2 stores it.
@@ -164,7 +255,7 @@ impl std::fmt::Debug for WhisperEncoder {
 
 impl WhisperEncoder {
     /// Reads the encoder of a CTranslate2 Whisper model file (`model.bin` of a faster-whisper
-    /// model, or an encoder alone as [`Self::write`] keeps it).
+    /// model, or the encoder alone as `models/whisper-base-encoder.bin` holds it).
     pub fn load(path: &Path) -> Result<Self, FeatureError> {
         let file = std::fs::File::open(path).map_err(|error| {
             FeatureError::invalid(format!("Whisper model {}: {error}", path.display()))
@@ -177,13 +268,23 @@ impl WhisperEncoder {
 
     /// [`Self::load`] from any reader.
     pub fn read(reader: impl Read) -> Result<Self, FeatureError> {
-        let (spec, tensors) = ct2::read_tensors(reader, "encoder/")?;
-        if spec != "WhisperSpec" && spec != "WhisperEncoderSpec" {
+        Ok(Self::read_kept(reader)?.0)
+    }
+
+    /// The encoder of a model file's bytes and its encoder-only model file.
+    fn parse(bytes: &[u8]) -> Result<(Self, Vec<u8>), FeatureError> {
+        Self::read_kept(bytes)
+    }
+
+    fn read_kept(reader: impl Read) -> Result<(Self, Vec<u8>), FeatureError> {
+        let file = ct2::read_tensors(reader, "encoder/")?;
+        if file.spec != "WhisperSpec" {
             return Err(FeatureError::invalid(format!(
-                "Whisper model: the file holds a {spec}, not a Whisper model"
+                "Whisper model: the file holds a {}, not a Whisper model",
+                file.spec
             )));
         }
-        Self::from_tensors(&tensors)
+        Ok((Self::from_tensors(&file.tensors)?, file.kept))
     }
 
     fn from_tensors(tensors: &HashMap<String, ct2::Tensor>) -> Result<Self, FeatureError> {

@@ -331,16 +331,21 @@ fn print_bundle_info(info: &ser_model::BundleInfo) {
     );
     println!("architecture:  {} ({input})", info.architecture);
     let features = &info.features;
+    let framing = match features.kind {
+        ser_features::FeatureKind::Whisper => "a vector every 20 ms".to_string(),
+        _ => format!(
+            "n_fft {}, hop {}",
+            features.stft.n_fft, features.stft.hop_length
+        ),
+    };
     println!(
-        "features:      {} ({} rows), {}, n_fft {}, hop {}",
+        "features:      {} ({} rows), {}, {framing}",
         features.describe(),
         features.n_features(),
         features
             .audio
             .sample_rate
             .map_or("native rate".into(), |rate| format!("{rate} Hz")),
-        features.stft.n_fft,
-        features.stft.hop_length
     );
     println!("labels:        {}", info.labels.join(", "));
     println!("corpus:        {}", info.corpus);

@@ -375,13 +375,13 @@ impl FeatureConfig {
     }
 
     /// This configuration with every weights file named by its id (`sha256:...` of the weights
-    /// themselves, loading them if need be), as bundles and feature caches keep it: the same
-    /// features whatever path the weights were read from, and other weights never mistaken for
-    /// them.
+    /// themselves, loading them if need be; of a Whisper encoder cut to the blocks it reads), as
+    /// bundles and feature caches keep it: the same features whatever path the weights were
+    /// read from, and other weights never mistaken for them.
     pub fn with_weight_ids(&self) -> Result<FeatureConfig, FeatureError> {
         let mut config = self.clone();
         if let Some(whisper) = &mut config.whisper {
-            whisper.weights = crate::whisper::weights_file(&whisper.weights)?.0;
+            whisper.weights = crate::whisper::weights_file(&whisper.weights, whisper.blocks)?.0;
         }
         Ok(config)
     }

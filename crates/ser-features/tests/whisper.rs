@@ -249,3 +249,37 @@ fn whisper_kind_refuses_what_it_cannot_read() {
     assert!(missing.feature_names().is_empty());
     assert!(error(&missing, 16000.0).contains("/nonexistent/whisper.bin"));
 }
+
+#[test]
+fn an_encoder_cut_to_its_first_blocks_encodes_alike() {
+    use ser_features::whisper::{shared_encoder, weights_file};
+    let path = root().join("models/whisper-base-encoder.bin");
+    let path = path.to_string_lossy();
+    let (full_id, full) = weights_file(&path, None).unwrap();
+    let (cut_id, cut) = weights_file(&path, Some(2)).unwrap();
+    assert_ne!(full_id, cut_id);
+    assert!(
+        cut.len() < full.len() / 2,
+        "{} of {}",
+        cut.len(),
+        full.len()
+    );
+    assert_eq!(weights_file(&path, Some(2)).unwrap().0, cut_id);
+    assert_eq!(weights_file(&path, Some(6)).unwrap().0, full_id);
+    let cut_encoder = shared_encoder(&cut_id).unwrap();
+    assert_eq!(cut_encoder.n_blocks(), 2);
+    let mel = golden_mel(&fixture().doc);
+    assert_eq!(
+        cut_encoder.encode(&mel, 2).unwrap(),
+        encoder().encode(&mel, 2).unwrap()
+    );
+    // A configuration names the cut by its id, and extracts the same features through it.
+    let config = whisper_config(Some(2));
+    let by_id = config.with_weight_ids().unwrap();
+    assert_eq!(by_id.whisper.as_ref().unwrap().weights, cut_id);
+    let samples = fixture().samples;
+    assert_eq!(
+        by_id.extract_prepared(&samples, 16000.0).unwrap(),
+        config.extract_prepared(&samples, 16000.0).unwrap()
+    );
+}

@@ -165,7 +165,7 @@ pub(crate) fn encode(
     let mut info = info.clone();
     let mut feature_files = Vec::new();
     if let Some(whisper) = &mut info.features.whisper {
-        let (id, file) = ser_features::whisper::weights_file(&whisper.weights)?;
+        let (id, file) = ser_features::whisper::weights_file(&whisper.weights, whisper.blocks)?;
         whisper.weights = id.clone();
         feature_files.push((id, file));
     }

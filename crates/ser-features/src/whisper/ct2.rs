@@ -32,9 +32,12 @@ pub struct ModelFile {
     pub kept: Vec<u8>,
 }
 
-/// The tensors of a model file whose names start with `prefix`, keyed by full name. Other
-/// tensors (a Whisper decoder, 60 % of the file) are skipped without being decoded.
-pub fn read_tensors(mut reader: impl Read, prefix: &str) -> Result<ModelFile, FeatureError> {
+/// The tensors of a model file that `keep` accepts by name, keyed by name. Other tensors (a
+/// Whisper decoder, 60 % of the file) are skipped without being decoded.
+pub fn read_tensors(
+    mut reader: impl Read,
+    keep: impl Fn(&str) -> bool,
+) -> Result<ModelFile, FeatureError> {
     let version = read_u32(&mut reader)?;
     if version != BINARY_VERSION {
         return Err(bad(format!(
@@ -54,7 +57,7 @@ pub fn read_tensors(mut reader: impl Read, prefix: &str) -> Result<ModelFile, Fe
             .collect::<Result<Vec<_>, _>>()?;
         let dtype = read_u8(&mut reader)?;
         let n_bytes = read_u32(&mut reader)? as usize;
-        if !name.starts_with(prefix) {
+        if !keep(&name) {
             skip(&mut reader, n_bytes)?;
             continue;
         }

@@ -76,6 +76,8 @@ struct Loaded {
     /// Its encoder-only model file, for bundles to carry.
     file: Arc<Vec<u8>>,
     encoder: Arc<WhisperEncoder>,
+    /// Ids of this encoder cut to fewer blocks ([`weights_file`]), by block count.
+    cuts: Vec<(usize, String)>,
 }
 
 static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
@@ -87,9 +89,55 @@ pub fn shared_encoder(weights: &str) -> Result<Arc<WhisperEncoder>, FeatureError
 }
 
 /// The id and encoder-only model file of the encoder that `weights` names, for a bundle to
-/// carry ([`shared_encoder`] names the same encoder by either).
-pub fn weights_file(weights: &str) -> Result<(String, Arc<Vec<u8>>), FeatureError> {
-    with_loaded(weights, |loaded| (loaded.id.clone(), loaded.file.clone()))
+/// carry ([`shared_encoder`] names the same encoder by either). With `blocks` fewer than it
+/// has, the encoder cut to them: the first blocks, without the final layer norm (a third of
+/// Whisper base's encoder for 2 blocks), registered under its own id.
+pub fn weights_file(
+    weights: &str,
+    blocks: Option<usize>,
+) -> Result<(String, Arc<Vec<u8>>), FeatureError> {
+    let (id, file, n_blocks, cut) = with_loaded(weights, |loaded| {
+        let cut = blocks.and_then(|blocks| {
+            let known = loaded.cuts.iter().find(|(done, _)| *done == blocks);
+            known.map(|(_, id)| id.clone())
+        });
+        (
+            loaded.id.clone(),
+            loaded.file.clone(),
+            loaded.encoder.n_blocks(),
+            cut,
+        )
+    })?;
+    let blocks = match blocks {
+        Some(blocks) if blocks < n_blocks => blocks,
+        _ => return Ok((id, file)),
+    };
+    if let Some(cut) = cut {
+        return with_loaded(&cut, |loaded| (cut.clone(), loaded.file.clone()));
+    }
+    let kept = ct2::read_tensors(&file[..], |name| in_first_blocks(name, blocks))?.kept;
+    let cut = register_weights(&kept)?;
+    let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(full) = loaded.iter_mut().find(|done| done.id == id) {
+        full.cuts.push((blocks, cut.clone()));
+    }
+    Ok((cut, Arc::new(kept)))
+}
+
+/// Whether an encoder tensor belongs to the first `blocks` blocks or to what comes before
+/// them (convolutions, positions, head count); the final layer norm does not.
+fn in_first_blocks(name: &str, blocks: usize) -> bool {
+    let Some(name) = name.strip_prefix("encoder/") else {
+        return false;
+    };
+    match name.strip_prefix("layer_") {
+        Some(rest) => rest
+            .split('/')
+            .next()
+            .and_then(|index| index.parse::<usize>().ok())
+            .is_some_and(|index| index < blocks),
+        None => true,
+    }
 }
 
 /// Makes the encoder of a model file's bytes (as a bundle carries them) available under its
@@ -104,6 +152,7 @@ pub fn register_weights(bytes: &[u8]) -> Result<String, FeatureError> {
             id: id.clone(),
             file: Arc::new(file),
             encoder: Arc::new(encoder),
+            cuts: Vec::new(),
         });
     }
     Ok(id)
@@ -146,6 +195,7 @@ fn with_loaded<T>(weights: &str, get: impl Fn(&Loaded) -> T) -> Result<T, Featur
                 id,
                 file: Arc::new(file),
                 encoder: Arc::new(encoder),
+                cuts: Vec::new(),
             });
             loaded.len() - 1
         }
@@ -240,7 +290,8 @@ pub struct WhisperEncoder {
     conv2: Conv,
     positions: Array2<f32>,
     blocks: Vec<Block>,
-    final_norm: LayerNorm,
+    /// Absent from encoders cut short ([`weights_file`] with fewer blocks).
+    final_norm: Option<LayerNorm>,
 }
 
 impl std::fmt::Debug for WhisperEncoder {
@@ -277,7 +328,7 @@ impl WhisperEncoder {
     }
 
     fn read_kept(reader: impl Read) -> Result<(Self, Vec<u8>), FeatureError> {
-        let file = ct2::read_tensors(reader, "encoder/")?;
+        let file = ct2::read_tensors(reader, |name| name.starts_with("encoder/"))?;
         if file.spec != "WhisperSpec" {
             return Err(FeatureError::invalid(format!(
                 "Whisper model: the file holds a {}, not a Whisper model",
@@ -379,7 +430,10 @@ impl WhisperEncoder {
             conv2: conv("conv2", width, 2)?,
             positions: matrix("position_encodings/encodings", max_positions, width)?,
             blocks,
-            final_norm: norm("layer_norm")?,
+            final_norm: match tensors.contains_key("encoder/layer_norm/gamma") {
+                true => Some(norm("layer_norm")?),
+                false => None,
+            },
         })
     }
 
@@ -437,8 +491,10 @@ impl WhisperEncoder {
             up.mapv_inplace(gelu);
             x += &block.ffn_down.apply(&up.view());
         }
-        if blocks == self.blocks.len() {
-            x = self.final_norm.apply(&x);
+        if let Some(final_norm) = &self.final_norm
+            && blocks == self.blocks.len()
+        {
+            x = final_norm.apply(&x);
         }
         x
     }

@@ -3,7 +3,8 @@
 #
 # usage: tools/fuzz.sh [TARGET...] [--minutes N] [--keep-going] [--seeds-only]
 #   TARGET      one or more of: decode predict_path features bundle checkpoint feature_cache
-#               manifest_csv experiment_toml http_upload (default: all, in that order)
+#               manifest_csv experiment_toml http_upload whisper_weights (default: all, in that
+#               order)
 #   --minutes N fuzzing time per target (default 10); --seconds N for a quick smoke run
 #   --keep-going  go on fuzzing after a crash (libFuzzer -fork=1 -ignore_crashes=1: one child
 #               process at a time, every crash still saved), to fuzz past a known one
@@ -26,7 +27,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SER_SHARED_DIR:-$root/../shared}
 fuzz=$root/fuzz
 all_targets=(decode predict_path features bundle checkpoint feature_cache manifest_csv
-    experiment_toml http_upload)
+    experiment_toml http_upload whisper_weights)
 
 minutes=10
 seconds=
@@ -122,6 +123,12 @@ EOF
             cp "$root"/experiments/*.toml "$out"/
             cp "$root"/models/default.toml "$root"/models/default-card.toml "$out"/
             cp "$root"/crates/ser-model/configs/*.toml "$out"/ 2>/dev/null || true
+            ;;
+        whisper_weights)
+            # The repository's encoder cut short at a few places: its header, its first tensors.
+            for size in 200 4096 300000; do
+                head -c $size "$root"/models/whisper-base-encoder.bin >"$out"/encoder-$size
+            done
             ;;
         http_upload)
             audio_seeds

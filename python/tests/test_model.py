@@ -28,18 +28,13 @@ def model():
 def test_default_model_describes_itself(model):
     assert model.labels == ["angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad"]
     assert model.info["labels"] == model.labels
-    assert model.feature_config["kind"] == "all"
-    # The embedded ensemble's models read four feature sets: every frame between the first and
-    # the last loud one, the speech frames, the speech frames analysed at 16 kHz, and every
-    # frame analysed at 16 kHz.
+    # The embedded ensemble's two models read Whisper's encoder after 2 and after 3 of its
+    # blocks, at 16 kHz; the bundle carries the weights, named by their digest.
     assert model.feature_configs[0] == model.feature_config
-    assert [config.get("silence") for config in model.feature_configs] == [
-        {"top_db": 30.0, "edges_only": True},
-        {"top_db": 30.0},
-        {"top_db": 30.0},
-        {"top_db": 30.0, "edges_only": True},
-    ]
-    assert [config["audio"]["sample_rate"] for config in model.feature_configs] == [22050, 22050, 16000, 16000]
+    assert [config["kind"] for config in model.feature_configs] == ["whisper", "whisper"]
+    assert [config["whisper"]["blocks"] for config in model.feature_configs] == [2, 3]
+    assert all(config["whisper"]["weights"].startswith("sha256:") for config in model.feature_configs)
+    assert [config["audio"]["sample_rate"] for config in model.feature_configs] == [16000, 16000]
     assert "angry" in repr(model)
 
 
@@ -144,9 +139,10 @@ def test_two_threads_at_once_give_the_serial_results(model, tess_clips):
 
 def test_feature_extractor_uses_a_feature_config(model, parity_clips, broken_files):
     extractor = ser.FeatureExtractor(model.feature_config, pool=["mean", "std"])
-    assert len(extractor.names) == 2 * 106 and extractor.names[:2] == ["mfcc_0_mean", "mfcc_0_std"]
+    # The embedded model's features: Whisper's encoder (its weights loaded with the model).
+    assert len(extractor.names) == 2 * 512 and extractor.names[:2] == ["whisper_0_mean", "whisper_0_std"]
     vector = extractor.extract_file(parity_clips[0])
-    assert vector.shape == (212,) and vector.dtype == np.float32
+    assert vector.shape == (1024,) and vector.dtype == np.float32
     frames = ser.FeatureExtractor({"kind": "mfcc"}).extract_file(parity_clips[0])
     y, sr = ser.load(parity_clips[0])
     np.testing.assert_allclose(frames, ser.feature.mfcc(y=y, sr=sr, n_mfcc=40), rtol=1e-5, atol=1e-3)

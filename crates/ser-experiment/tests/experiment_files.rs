@@ -122,8 +122,9 @@ fn the_speech_frames_cnn1d_is_the_cnn1d_recipe_on_the_speech_frames() {
     assert_eq!(speech_cnn1d.training, cnn1d.training);
 }
 
-/// The embedded ensemble's 16 kHz models are its speech-frames MLP and every-frame cnn1d with
-/// their speech analysed at 16 kHz, nothing else changed (README "Recordings at 16 kHz").
+/// The 16 kHz models of the earlier embedded ensemble are its speech-frames MLP and every-frame
+/// cnn1d with their speech analysed at 16 kHz, nothing else changed (README "Recordings at
+/// 16 kHz").
 #[test]
 fn the_16_khz_models_are_embedded_recipes_at_16_khz() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
@@ -147,71 +148,72 @@ fn the_16_khz_models_are_embedded_recipes_at_16_khz() {
     }
 }
 
-/// The experiments of the embedded model's own recipe list its members, the run files
-/// tools/train_default_model.sh trains, each used as it is: all six, or (each clip alone) some
-/// of them with their lone-clip twins.
+/// The experiments of the embedded model's own recipe (`*-default.toml`) list its members, the
+/// run files tools/train_default_model.sh trains, each used as it is; the other experiments of
+/// several models (the earlier embedded ensemble's) name recipes that exist.
 #[test]
-fn the_default_recipe_experiments_run_the_embedded_models_members() {
+fn the_default_recipe_experiment_runs_the_embedded_models_members() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let six = [
-        "models/default.toml",
-        "models/default-cnn1d.toml",
-        "models/speech-frames.toml",
-        "models/speech-frames-cnn1d.toml",
-        "models/speech-frames-16k.toml",
-        "models/default-cnn1d-16k.toml",
-    ];
-    let twins = [
-        "models/default-lone-clip.toml",
-        "models/speech-frames-lone-clip.toml",
-        "models/speech-frames-16k-lone-clip.toml",
-    ];
+    let embedded = ["models/whisper.toml", "models/whisper-3-blocks.toml"];
     let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
+    for recipe in embedded {
+        assert!(
+            script.contains(recipe),
+            "{recipe} not trained by the script"
+        );
+    }
     let with_members: Vec<(PathBuf, ExperimentConfig)> = experiment_files()
         .into_iter()
         .map(|path| (path.clone(), ExperimentConfig::load(&path).unwrap()))
         .filter(|(_, config)| !config.members.is_empty())
         .collect();
-    assert!(
-        with_members
-            .iter()
-            .any(|(_, config)| config.members.len() == six.len()),
-        "no experiment of the six models"
-    );
+    let mut defaults = 0;
     for (path, config) in with_members {
         assert!(config.ensemble, "{}", path.display());
         let models = config.models(&[]).unwrap();
-        if config.lone_clip.is_empty() {
-            assert_eq!(models.len(), six.len(), "{}", path.display());
+        if !path.to_string_lossy().ends_with("-default.toml") {
+            continue;
         }
-        for model in &models {
-            let recipe = six
-                .iter()
-                .chain(&twins)
-                .find(|recipe| recipe.ends_with(&format!("/{}.toml", model.name)))
-                .unwrap_or_else(|| {
-                    panic!("{}: {} is no embedded recipe", path.display(), model.name)
-                });
+        defaults += 1;
+        assert_eq!(models.len(), embedded.len(), "{}", path.display());
+        for (model, recipe) in models.iter().zip(embedded) {
             assert!(
-                script.contains(recipe),
-                "{recipe} not trained by the script"
+                recipe.ends_with(&format!("/{}.toml", model.name)),
+                "{recipe}"
             );
             assert_eq!(
                 model.run,
                 RunConfig::load(&root.join(recipe)).unwrap(),
-                "{}: {recipe}",
-                path.display()
+                "{recipe}"
             );
         }
     }
+    assert_eq!(
+        defaults, 7,
+        "the experiments of the embedded model's recipe"
+    );
 }
 
-/// The embedded model's lone-clip MLPs are its three MLPs without speaker normalisation, nothing
-/// else changed (README "One clip alone").
+/// The whisper MLPs of the embedded model differ in the encoder blocks they read, nothing else.
 #[test]
-fn the_lone_clip_mlps_are_the_embedded_mlps_without_speaker_normalisation() {
+fn the_embedded_whisper_mlps_differ_in_depth_only() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let [two, three] = ["whisper.toml", "whisper-3-blocks.toml"]
+        .map(|file| RunConfig::load(&dir.join(file)).unwrap());
+    let blocks = |run: &RunConfig| run.features.whisper.as_ref().unwrap().blocks;
+    assert_eq!((blocks(&two), blocks(&three)), (Some(2), Some(3)));
+    assert_eq!(two.features.audio.sample_rate, Some(16_000));
+    assert!(two.model.speaker_normalization.enabled);
+    let mut expected = two.clone();
+    expected.features.whisper.as_mut().unwrap().blocks = Some(3);
+    assert_eq!(three, expected);
+}
+
+/// The lone-clip MLPs of the earlier embedded ensemble are its three MLPs without speaker
+/// normalisation, nothing else changed (README "One clip alone").
+#[test]
+fn the_lone_clip_mlps_are_the_earlier_embedded_mlps_without_speaker_normalisation() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
     for (twin, lone_clip) in [
         ("models/default.toml", "models/default-lone-clip.toml"),
         (
@@ -232,10 +234,6 @@ fn the_lone_clip_mlps_are_the_embedded_mlps_without_speaker_normalisation() {
         assert_eq!(
             lone_run, expected,
             "{lone_clip} is {twin} but for speaker normalisation"
-        );
-        assert!(
-            script.contains(lone_clip),
-            "{lone_clip} not trained by the script"
         );
     }
 }

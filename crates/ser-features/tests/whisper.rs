@@ -283,3 +283,91 @@ fn an_encoder_cut_to_its_first_blocks_encodes_alike() {
         config.extract_prepared(&samples, 16000.0).unwrap()
     );
 }
+
+/// A CTranslate2 file of a tiny Whisper encoder (width 8, 2 heads, 1 block, 4 positions), its
+/// values a fixed pseudo-random pattern: what the parser must take apart, in 3 KB.
+fn tiny_encoder_file() -> Vec<u8> {
+    let mut tensors: Vec<(String, Vec<usize>)> = vec![
+        ("conv1/weight".into(), vec![8, 80, 3]),
+        ("conv1/bias".into(), vec![8]),
+        ("conv2/weight".into(), vec![8, 8, 3]),
+        ("conv2/bias".into(), vec![8]),
+        ("position_encodings/encodings".into(), vec![4, 8]),
+        ("layer_norm/gamma".into(), vec![8]),
+        ("layer_norm/beta".into(), vec![8]),
+    ];
+    for (name, shape) in [
+        ("self_attention/layer_norm/gamma", vec![8]),
+        ("self_attention/layer_norm/beta", vec![8]),
+        ("self_attention/linear_0/weight", vec![24, 8]),
+        ("self_attention/linear_0/bias", vec![24]),
+        ("self_attention/linear_1/weight", vec![8, 8]),
+        ("self_attention/linear_1/bias", vec![8]),
+        ("ffn/layer_norm/gamma", vec![8]),
+        ("ffn/layer_norm/beta", vec![8]),
+        ("ffn/linear_0/weight", vec![16, 8]),
+        ("ffn/linear_0/bias", vec![16]),
+        ("ffn/linear_1/weight", vec![8, 16]),
+        ("ffn/linear_1/bias", vec![8]),
+    ] {
+        tensors.push((format!("layer_0/{name}"), shape));
+    }
+    let string = |out: &mut Vec<u8>, text: &str| {
+        out.extend_from_slice(&(text.len() as u16 + 1).to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
+        out.push(0);
+    };
+    let mut out = 6u32.to_le_bytes().to_vec();
+    string(&mut out, "WhisperSpec");
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&(tensors.len() as u32 + 1).to_le_bytes());
+    string(&mut out, "encoder/num_heads");
+    out.extend_from_slice(&[0, 2, 2, 0, 0, 0, 2, 0]);
+    for (index, (name, shape)) in tensors.iter().enumerate() {
+        string(&mut out, &format!("encoder/{name}"));
+        out.push(shape.len() as u8);
+        for &dim in shape {
+            out.extend_from_slice(&(dim as u32).to_le_bytes());
+        }
+        let count: usize = shape.iter().product();
+        out.push(0);
+        out.extend_from_slice(&(4 * count as u32).to_le_bytes());
+        for i in 0..count {
+            let value = (((i * 7 + index * 13) % 17) as f32 - 8.0) / 40.0;
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out
+}
+
+#[test]
+fn a_tiny_encoder_file_reads_and_encodes() {
+    let encoder = WhisperEncoder::read(&tiny_encoder_file()[..]).unwrap();
+    assert_eq!((encoder.width(), encoder.n_blocks()), (8, 1));
+    // 20 mel frames: more than the 4 positions cover, so 3 windows of 8 frames (4 vectors).
+    let states = encoder.encode(&Matrix::zeros(80, 20), 1).unwrap();
+    assert_eq!(states.dim(), (10, 8));
+    assert!(states.iter().all(|v| v.is_finite()));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Damaged model files are refused or read, never a panic, and what reads encodes.
+    #[test]
+    fn damaged_model_files_never_panic(
+        flips in proptest::collection::vec((0usize..4000, proptest::prelude::any::<u8>()), 1..6),
+        cut in 0usize..4000,
+    ) {
+        let mut bytes = tiny_encoder_file();
+        for (at, value) in flips {
+            let at = at % bytes.len();
+            bytes[at] = value;
+        }
+        bytes.truncate(cut.max(bytes.len() / 2 + cut % (bytes.len() / 2 + 1)));
+        if let Ok(encoder) = WhisperEncoder::read(&bytes[..]) {
+            let _ = encoder.encode(&Matrix::zeros(80, 9), encoder.n_blocks());
+        }
+    }
+}

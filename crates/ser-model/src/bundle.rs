@@ -500,7 +500,12 @@ pub fn ensemble_bundle(
         versions: Versions::current(),
         created: utc_now(),
     };
-    encode_ensemble(&info, members)
+    // Each member written again: the weights its features read cut to what they read.
+    let members = parts
+        .iter()
+        .map(|part| encode(&part.info, &part.normalizer, &part.weights))
+        .collect::<Result<Vec<_>, _>>()?;
+    encode_ensemble(&info, &members)
 }
 
 fn encode_ensemble(info: &EnsembleInfo, members: &[Vec<u8>]) -> Result<Vec<u8>, ModelError> {

@@ -421,8 +421,12 @@ impl WhisperEncoder {
                 })
             })
             .collect::<Result<Vec<_>, FeatureError>>()?;
-        let positions = tensor("position_encodings/encodings", 2)?;
-        let max_positions = positions.shape[0];
+        let max_positions = tensor("position_encodings/encodings", 2)?.shape[0];
+        if max_positions == 0 {
+            return Err(FeatureError::invalid(
+                "Whisper model: an empty position table",
+            ));
+        }
         Ok(Self {
             width,
             n_heads,

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use ser_model::{
     BUNDLE_FILE, BUNDLE_FORMAT_VERSION, CHECKPOINT_FILE, Calibration, Classifier, EpochRecord,
-    METRICS_FILE, ModelError, SilentProgress, fit, retemper, with_info,
+    METRICS_FILE, ModelError, SilentProgress, ensemble_bundle, ensemble_members, fit, retemper,
+    with_info,
 };
 
 /// Weight initialisation draws from burn's process-wide generator: tests of this file run
@@ -576,23 +577,33 @@ fn an_ensemble_averages_the_logits_of_networks_of_consecutive_seeds() {
     assert!(matches!(error, ModelError::CorruptBundle(_)), "{error}");
 }
 
-#[test]
-fn a_bundle_carries_the_whisper_weights_its_features_read() {
-    let _serial = serial();
-    let weights = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+fn whisper_weights() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../models/whisper-base-encoder.bin")
         .to_string_lossy()
-        .into_owned();
-    let (id, cut) = ser_features::whisper::weights_file(&weights, Some(1)).unwrap();
+        .into_owned()
+}
+
+/// A tiny model (on synthetic features) whose features say they read Whisper's encoder
+/// after `blocks` blocks.
+fn whisper_bundle(blocks: usize) -> Vec<u8> {
     let mut setup = common::tiny_setup(3, 1, None, false);
     setup.features.kind = ser_features::FeatureKind::Whisper;
     setup.features.audio.sample_rate = Some(16_000);
     setup.features.whisper = Some(ser_features::WhisperConfig {
-        weights: weights.clone(),
-        blocks: Some(1),
+        weights: whisper_weights(),
+        blocks: Some(blocks),
     });
     let data = common::synthetic(3, 6, 4, 20);
-    let bundle = fit(&setup, &data, None, &SilentProgress).unwrap().bundle;
+    fit(&setup, &data, None, &SilentProgress).unwrap().bundle
+}
+
+#[test]
+fn a_bundle_carries_the_whisper_weights_its_features_read() {
+    let _serial = serial();
+    let weights = whisper_weights();
+    let (id, cut) = ser_features::whisper::weights_file(&weights, Some(1)).unwrap();
+    let bundle = whisper_bundle(1);
     // The encoder cut to the one block the features read: convolutions, positions, a block.
     let encoder_file = std::fs::metadata(&weights).unwrap().len() as usize;
     assert!(
@@ -633,7 +644,7 @@ fn a_bundle_carries_the_whisper_weights_its_features_read() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.contains(&format!("{fake}, which it does not carry")),
+        error.contains(&format!("{fake}, which neither it nor an earlier member")),
         "{error}"
     );
     let (at, renamed) = (carried, rename(carried));
@@ -641,6 +652,43 @@ fn a_bundle_carries_the_whisper_weights_its_features_read() {
     cut.truncate(at + 100_000);
     let error = Classifier::from_bundle_bytes(&cut).unwrap_err().to_string();
     assert!(error.contains("cut short"), "{error}");
+}
+
+#[test]
+fn an_ensemble_carries_an_encoder_its_members_share_once() {
+    let _serial = serial();
+    let [one, three] = [1, 3].map(whisper_bundle);
+    let (id_one, _) = ser_features::whisper::weights_file(&whisper_weights(), Some(1)).unwrap();
+    let (id_three, cut_three) =
+        ser_features::whisper::weights_file(&whisper_weights(), Some(3)).unwrap();
+    // Apart, each member carries its own cut; together, the 3 blocks serve both.
+    assert!(one.len() + three.len() > cut_three.len() + 9_000_000);
+    let ensemble = ensemble_bundle(&[one.clone(), three.clone()], &[]).unwrap();
+    assert!(
+        ensemble.len() > cut_three.len() && ensemble.len() < cut_three.len() + 200_000,
+        "{} bytes for an encoder cut of {}",
+        ensemble.len(),
+        cut_three.len()
+    );
+    let loaded = Classifier::from_bundle_bytes(&ensemble).unwrap();
+    let format = loaded.ensemble().unwrap().format_version;
+    assert_eq!(format, ser_model::ENSEMBLE_FORMAT_VERSION);
+    let read: Vec<_> = loaded
+        .members()
+        .map(|member| member.features.whisper.clone().unwrap())
+        .map(|whisper| (whisper.weights, whisper.blocks))
+        .collect();
+    assert_eq!(
+        read,
+        [(id_three.clone(), Some(1)), (id_three.clone(), Some(3))]
+    );
+    // Taken apart again, each member carries its own cut as before.
+    assert_eq!(ensemble_members(&ensemble).unwrap(), [one, three]);
+    let member = Classifier::from_bundle_bytes(&ensemble_members(&ensemble).unwrap()[0]).unwrap();
+    assert_eq!(
+        member.info().features.whisper.clone().unwrap().weights,
+        id_one
+    );
 }
 
 #[test]

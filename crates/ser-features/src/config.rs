@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::sync::Arc;
 
 use ser_audio::{Audio, PreprocessConfig};
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use crate::stft::{StftConfig, spectrogram};
 use crate::voice::{
     alpha_ratio, hammarberg_index, harmonics_to_noise, spectral_flux, spectral_slope,
 };
-use crate::whisper::{WhisperEncoder, log_mel};
+use crate::whisper::{EncoderPass, WhisperEncoder, log_mel};
 use crate::{FeatureError, FeatureMatrix, Matrix};
 
 /// The analysis window and hop of Whisper's encoder vectors in samples at 16 kHz (25 ms read
@@ -195,7 +196,7 @@ pub struct WhisperConfig {
 }
 
 impl WhisperConfig {
-    fn encoder(&self) -> Result<std::sync::Arc<WhisperEncoder>, FeatureError> {
+    fn encoder(&self) -> Result<Arc<WhisperEncoder>, FeatureError> {
         crate::whisper::shared_encoder(&self.weights)
     }
 }
@@ -498,7 +499,7 @@ impl FeatureConfig {
             }
             FeatureKind::Pitch => shared.pitch(self, &self.pitch)?,
             FeatureKind::All => self.all(shared)?,
-            FeatureKind::Whisper => self.whisper_states(samples, sr)?,
+            FeatureKind::Whisper => self.whisper_states(shared)?,
         };
         Ok(match &self.silence {
             Some(silence) => self.drop_silent_frames(features, samples, silence),
@@ -641,8 +642,9 @@ impl FeatureConfig {
     }
 
     /// Kind `whisper`: the encoder's hidden states, one column per 20 ms.
-    fn whisper_states(&self, samples: &[f32], sr: f64) -> Result<Matrix, FeatureError> {
+    fn whisper_states(&self, shared: &mut SharedAnalysis<'_>) -> Result<Matrix, FeatureError> {
         let whisper = self.whisper.as_ref().expect("checked in extract_shared");
+        let sr = shared.sr;
         if sr != f64::from(crate::whisper::SAMPLE_RATE) {
             return Err(FeatureError::invalid(format!(
                 "Whisper's encoder reads audio at {} Hz (set [features.audio] sample_rate), got {sr} Hz",
@@ -651,7 +653,7 @@ impl FeatureConfig {
         }
         let encoder = whisper.encoder()?;
         let blocks = whisper.blocks.unwrap_or(encoder.n_blocks());
-        let states = encoder.encode(&log_mel(samples)?, blocks)?;
+        let states = shared.whisper_states(encoder, blocks)?;
         let (frames, width) = states.dim();
         let mut matrix = Matrix::zeros(width, frames);
         for ((frame, row), &value) in states.indexed_iter() {
@@ -776,6 +778,8 @@ pub struct SharedAnalysis<'a> {
     magnitudes: Vec<(StftConfig, Matrix)>,
     /// Keyed by the pitch settings and the STFT's hop and centring, which frame the track.
     pitch_tracks: Vec<((PitchConfig, usize, bool), Matrix)>,
+    /// Passes through Whisper encoders, as deep as the configurations so far read them.
+    whisper_passes: Vec<(Arc<WhisperEncoder>, EncoderPass)>,
 }
 
 impl<'a> SharedAnalysis<'a> {
@@ -786,7 +790,32 @@ impl<'a> SharedAnalysis<'a> {
             sr,
             magnitudes: Vec::new(),
             pitch_tracks: Vec::new(),
+            whisper_passes: Vec::new(),
         }
+    }
+
+    /// `encoder`'s states after its first `blocks` blocks: a pass of the same encoder that
+    /// stopped at fewer blocks goes on from there (Whisper after 2 and after 3 blocks cost 3).
+    fn whisper_states(
+        &mut self,
+        encoder: Arc<WhisperEncoder>,
+        blocks: usize,
+    ) -> Result<ndarray::Array2<f32>, FeatureError> {
+        let reusable = self
+            .whisper_passes
+            .iter()
+            .position(|(done, pass)| Arc::ptr_eq(done, &encoder) && pass.blocks() <= blocks);
+        let index = match reusable {
+            Some(index) => index,
+            None => {
+                let pass = encoder.start(&log_mel(self.samples)?)?;
+                self.whisper_passes.push((encoder, pass));
+                self.whisper_passes.len() - 1
+            }
+        };
+        let (encoder, pass) = &mut self.whisper_passes[index];
+        encoder.advance(pass, blocks)?;
+        Ok(encoder.states(pass))
     }
 
     fn magnitude(&mut self, stft: &StftConfig) -> Result<Matrix, FeatureError> {

@@ -213,6 +213,32 @@ fn whisper_kind_gives_the_encoder_states_as_frame_rows() {
     assert_eq!(back, whisper_config(Some(4)));
 }
 
+/// Models of one encoder at several depths (the embedded ensemble's 2 and 3 blocks) share one
+/// pass through it, and get exactly what each alone gets, in either order.
+#[test]
+fn depths_of_one_encoder_extracted_together_equal_each_alone() {
+    let fixture = fixture();
+    let audio = ser_audio::Audio {
+        samples: fixture.samples.clone(),
+        sample_rate: 16_000,
+    };
+    let at = |blocks| {
+        let mut config = whisper_config(blocks);
+        config.audio.sample_rate = Some(16_000);
+        config
+    };
+    let alone: Vec<_> = [Some(2), Some(3), None]
+        .map(|blocks| at(blocks).extract(&audio).unwrap())
+        .into();
+    let together = FeatureConfig::extract_each(&[at(Some(2)), at(Some(3)), at(None)], &audio);
+    assert_eq!(together.unwrap(), alone);
+    let reversed = FeatureConfig::extract_each(&[at(None), at(Some(3)), at(Some(2))], &audio);
+    let mut expected = alone.clone();
+    expected.reverse();
+    assert_eq!(reversed.unwrap(), expected);
+    assert_ne!(alone[0], alone[1]);
+}
+
 #[test]
 fn whisper_kind_drops_the_pause_by_its_own_framing() {
     let fixture = fixture();

@@ -32,12 +32,10 @@ pub struct ModelFile {
     pub kept: Vec<u8>,
 }
 
-/// The tensors of a model file that `keep` accepts by name, keyed by name. Other tensors (a
-/// Whisper decoder, 60 % of the file) are skipped without being decoded.
-pub fn read_tensors(
-    mut reader: impl Read,
-    keep: impl Fn(&str) -> bool,
-) -> Result<ModelFile, FeatureError> {
+/// The tensors of a model file's bytes that `keep` accepts by name, keyed by name. Other
+/// tensors (a Whisper decoder, 60 % of the file) are skipped without being decoded.
+pub fn read_tensors(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<ModelFile, FeatureError> {
+    let mut reader = bytes;
     let version = read_u32(&mut reader)?;
     if version != BINARY_VERSION {
         return Err(bad(format!(
@@ -47,8 +45,15 @@ pub fn read_tensors(
     let spec = read_string(&mut reader)?;
     let revision = read_u32(&mut reader)?;
     let count = read_u32(&mut reader)?;
+    // Written as it is read, with the tensor count patched in at the end: an encoder's file
+    // is copied once (loading is mostly fresh memory being touched).
+    let mut kept = Vec::with_capacity(bytes.len());
+    kept.extend_from_slice(&BINARY_VERSION.to_le_bytes());
+    write_string(&mut kept, &spec);
+    kept.extend_from_slice(&revision.to_le_bytes());
+    let count_at = kept.len();
+    kept.extend_from_slice(&0u32.to_le_bytes());
     let mut tensors = HashMap::new();
-    let mut records = Vec::new();
     for _ in 0..count {
         let name = read_string(&mut reader)?;
         let rank = read_u8(&mut reader)?;
@@ -57,8 +62,11 @@ pub fn read_tensors(
             .collect::<Result<Vec<_>, _>>()?;
         let dtype = read_u8(&mut reader)?;
         let n_bytes = read_u32(&mut reader)? as usize;
+        let data = reader
+            .get(..n_bytes)
+            .ok_or_else(|| bad("truncated model file".into()))?;
+        reader = &reader[n_bytes..];
         if !keep(&name) {
-            skip(&mut reader, n_bytes)?;
             continue;
         }
         let elements = shape
@@ -80,50 +88,38 @@ pub fn read_tensors(
                 "{name}: {n_bytes} bytes for shape {shape:?} of {width}-byte values"
             )));
         }
-        // Read in steps, not allocated up front: a corrupt size must not reserve gigabytes.
-        let mut bytes = Vec::new();
-        (&mut reader)
-            .take(n_bytes as u64)
-            .read_to_end(&mut bytes)
-            .map_err(truncated)?;
-        if bytes.len() != n_bytes {
-            return Err(bad("truncated model file".into()));
-        }
-        write_string(&mut records, &name);
-        records.push(rank);
+        write_string(&mut kept, &name);
+        kept.push(rank);
         for &dim in &shape {
-            records.extend_from_slice(&(dim as u32).to_le_bytes());
+            kept.extend_from_slice(&(dim as u32).to_le_bytes());
         }
-        records.push(dtype);
-        records.extend_from_slice(&(n_bytes as u32).to_le_bytes());
-        records.extend_from_slice(&bytes);
+        kept.push(dtype);
+        kept.extend_from_slice(&(n_bytes as u32).to_le_bytes());
+        kept.extend_from_slice(data);
         let values = match dtype {
-            FLOAT32 => bytes
+            FLOAT32 => data
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
-            FLOAT16 => bytes
+            FLOAT16 => data
                 .chunks_exact(2)
                 .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
-            INT16 => bytes
+            INT16 => data
                 .chunks_exact(2)
                 .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])))
                 .collect(),
-            _ => bytes
+            _ => data
                 .chunks_exact(4)
                 .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32)
                 .collect(),
         };
         tensors.insert(name, Tensor { shape, values });
     }
-    let mut kept = Vec::with_capacity(records.len() + spec.len() + 20);
-    kept.extend_from_slice(&BINARY_VERSION.to_le_bytes());
-    write_string(&mut kept, &spec);
-    kept.extend_from_slice(&revision.to_le_bytes());
-    kept.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
-    kept.extend_from_slice(&records);
+    let n_kept = u32::try_from(tensors.len()).expect("at most the file's u32 count");
+    kept[count_at..count_at + 4].copy_from_slice(&n_kept.to_le_bytes());
     kept.extend_from_slice(&0u32.to_le_bytes());
+    kept.shrink_to_fit();
     Ok(ModelFile {
         spec,
         tensors,
@@ -172,13 +168,4 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&(text.len() as u16 + 1).to_le_bytes());
     out.extend_from_slice(text.as_bytes());
     out.push(0);
-}
-
-fn skip(reader: &mut impl Read, n_bytes: usize) -> Result<(), FeatureError> {
-    let copied =
-        std::io::copy(&mut reader.take(n_bytes as u64), &mut std::io::sink()).map_err(truncated)?;
-    if copied != n_bytes as u64 {
-        return Err(bad("truncated model file".into()));
-    }
-    Ok(())
 }

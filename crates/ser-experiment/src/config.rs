@@ -61,6 +61,11 @@ pub enum Protocol {
         /// default: its usual place in the data folder.
         #[serde(default)]
         test_data: Option<PathBuf>,
+        /// Training seeds, one run each, every member trained with it; none: one run, each
+        /// member with its own `[training] seed`. A cross-corpus figure moves with the seed
+        /// (TESS -> RAVDESS by up to 5 points), so a mean over seeds says more than one run.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        seeds: Vec<u64>,
     },
 }
 
@@ -461,8 +466,16 @@ mod tests {
             cross.protocol,
             Protocol::CrossCorpus {
                 test_corpus: CorpusKind::Ravdess,
-                test_data: Some(PathBuf::from("/data/ravdess"))
+                test_data: Some(PathBuf::from("/data/ravdess")),
+                seeds: Vec::new(),
             }
+        );
+        let seeded = parse(
+            "name = \"c\"\n[protocol]\nkind = \"cross_corpus\"\ntest_corpus = \"tess\"\nseeds = [42, 43]\n",
+        )
+        .unwrap();
+        assert!(
+            matches!(&seeded.protocol, Protocol::CrossCorpus { seeds, .. } if seeds == &[42, 43])
         );
         let multi = parse(
             "name = \"m\"\ncorpora = [{ kind = \"tess\" }, { kind = \"ravdess\", data = \"rav\" }]\n[protocol]\nkind = \"speaker_folds\"\nfolds = [[\"Actor_01\", \"Actor_02\"], [\"Actor_03\"]]\n",

@@ -114,8 +114,15 @@ pub const RUN_CONFIG_FILE: &str = "run.toml";
 
 /// How one run splits the data.
 enum RunSplit {
-    WithinCorpus { spec: SplitSpec, seed: u64 },
-    CrossCorpus { test: CorpusSource },
+    WithinCorpus {
+        spec: SplitSpec,
+        seed: u64,
+    },
+    /// `seed`: the training seed of every model of the run (none: each its own).
+    CrossCorpus {
+        test: CorpusSource,
+        seed: Option<u64>,
+    },
 }
 
 struct PlannedRun {
@@ -270,13 +277,28 @@ fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<Plann
         Protocol::CrossCorpus {
             test_corpus,
             test_data,
-        } => vec![PlannedRun {
-            name: format!("test {test_corpus}"),
-            slug: format!("test-{test_corpus}"),
-            split: RunSplit::CrossCorpus {
-                test: CorpusSource::new(*test_corpus, test_data.clone()),
-            },
-        }],
+            seeds,
+        } => {
+            let test = CorpusSource::new(*test_corpus, test_data.clone());
+            if seeds.is_empty() {
+                return vec![PlannedRun {
+                    name: format!("test {test_corpus}"),
+                    slug: format!("test-{test_corpus}"),
+                    split: RunSplit::CrossCorpus { test, seed: None },
+                }];
+            }
+            seeds
+                .iter()
+                .map(|&seed| PlannedRun {
+                    name: format!("test {test_corpus}, seed {seed}"),
+                    slug: format!("test-{test_corpus}-seed-{seed}"),
+                    split: RunSplit::CrossCorpus {
+                        test: test.clone(),
+                        seed: Some(seed),
+                    },
+                })
+                .collect()
+        }
     }
 }
 
@@ -318,7 +340,12 @@ impl RunContext<'_> {
                 run.training.seed = *seed;
                 self.train_within_corpus(spec, run, &run_dir)?
             }
-            RunSplit::CrossCorpus { test } => self.train_cross_corpus(test, run, &run_dir)?,
+            RunSplit::CrossCorpus { test, seed } => {
+                if let Some(seed) = seed {
+                    run.training.seed = *seed;
+                }
+                self.train_cross_corpus(test, run, &run_dir)?
+            }
         };
         let train_seconds = started.elapsed().as_secs_f64();
 
@@ -541,11 +568,16 @@ fn protocol_description(protocol: &Protocol) -> String {
         Protocol::CrossCorpus {
             test_corpus,
             test_data,
+            seeds,
         } => format!(
-            "cross-corpus: test on {test_corpus} ({})",
+            "cross-corpus: test on {test_corpus} ({}){}",
             CorpusSource::new(*test_corpus, test_data.clone())
                 .resolved_path()
-                .display()
+                .display(),
+            match seeds.len() {
+                0 => String::new(),
+                n => format!(", once per training seed ({n})"),
+            }
         ),
     }
 }

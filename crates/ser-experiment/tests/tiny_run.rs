@@ -248,6 +248,63 @@ fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
     );
 }
 
+/// `seeds`: one cross-corpus run per training seed, each trained with it.
+#[test]
+fn cross_corpus_runs_once_per_training_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "older.csv", &["OAF"]);
+    write_manifest(dir.path(), "younger.csv", &["YAF"]);
+    let config = ExperimentConfig::from_toml(
+        r#"
+        name = "tiny cross-corpus over seeds"
+        corpus = "manifest"
+        data = "older.csv"
+        validation_fraction = 0.0
+        [protocol]
+        kind = "cross_corpus"
+        test_corpus = "manifest"
+        test_data = "younger.csv"
+        seeds = [3, 4]
+        [model]
+        architecture = "mlp"
+        [model.mlp]
+        hidden = [16]
+        [training]
+        epochs = 1
+        batch_size = 8
+        "#,
+        dir.path(),
+        Path::new("cross.toml"),
+    )
+    .unwrap();
+    let options = ExperimentOptions {
+        out_dir: dir.path().join("out"),
+        cache_dir: Some(dir.path().join("cache")),
+        ..ExperimentOptions::default()
+    };
+    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    let names: Vec<_> = summary.runs.iter().map(|run| run.name.as_str()).collect();
+    assert_eq!(names, ["test manifest, seed 3", "test manifest, seed 4"]);
+    assert!(summary.runs.iter().all(|run| run.test_clips == 14));
+    assert_eq!(summary.models[0].runs, 2);
+    let predictions: Vec<_> = summary
+        .runs
+        .iter()
+        .map(|run| {
+            let path = dir
+                .path()
+                .join("out")
+                .join(&run.dir)
+                .join("predictions.csv");
+            std::fs::read_to_string(path).unwrap()
+        })
+        .collect();
+    assert_ne!(
+        predictions[0], predictions[1],
+        "each seed trains its own model"
+    );
+}
+
 #[test]
 fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
     let dir = tempfile::tempdir().unwrap();

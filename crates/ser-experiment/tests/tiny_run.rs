@@ -194,13 +194,14 @@ fn a_missing_corpus_fails_with_its_path() {
     assert!(error.contains("nowhere.csv"), "{error}");
 }
 
-#[test]
-fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(dir.path(), "older.csv", &["OAF"]);
-    write_manifest(dir.path(), "younger.csv", &["YAF"]);
+/// A tiny cross-corpus experiment, trained on TESS's older speaker and tested on the younger,
+/// with `protocol` added to its `[protocol]`; its summary and output folder.
+fn tiny_cross_corpus(dir: &Path, protocol: &str) -> (ser_experiment::ExperimentSummary, PathBuf) {
+    write_manifest(dir, "older.csv", &["OAF"]);
+    write_manifest(dir, "younger.csv", &["YAF"]);
     let config = ExperimentConfig::from_toml(
-        r#"
+        &format!(
+            r#"
         name = "tiny cross-corpus"
         corpus = "manifest"
         data = "older.csv"
@@ -209,6 +210,7 @@ fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
         kind = "cross_corpus"
         test_corpus = "manifest"
         test_data = "younger.csv"
+        {protocol}
         [model]
         architecture = "mlp"
         [model.mlp]
@@ -216,17 +218,25 @@ fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
         [training]
         epochs = 1
         batch_size = 8
-        "#,
-        dir.path(),
+        "#
+        ),
+        dir,
         Path::new("cross.toml"),
     )
     .unwrap();
     let options = ExperimentOptions {
-        out_dir: dir.path().join("out"),
-        cache_dir: Some(dir.path().join("cache")),
+        out_dir: dir.join("out"),
+        cache_dir: Some(dir.join("cache")),
         ..ExperimentOptions::default()
     };
     let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    (summary, options.out_dir)
+}
+
+#[test]
+fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, out) = tiny_cross_corpus(dir.path(), "");
     assert_eq!(summary.runs.len(), 1);
     let run = &summary.runs[0];
     assert_eq!(
@@ -234,13 +244,7 @@ fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
         "every clip of the test corpus, none of the training one"
     );
     assert_eq!(run.report.total(), 14);
-    let predictions = std::fs::read_to_string(
-        dir.path()
-            .join("out")
-            .join(&run.dir)
-            .join("predictions.csv"),
-    )
-    .unwrap();
+    let predictions = std::fs::read_to_string(out.join(&run.dir).join("predictions.csv")).unwrap();
     assert_eq!(predictions.lines().count(), 15);
     assert!(
         predictions.lines().skip(1).all(|row| row.contains("YAF_")),
@@ -252,37 +256,7 @@ fn cross_corpus_trains_on_one_corpus_and_tests_on_the_other() {
 #[test]
 fn cross_corpus_runs_once_per_training_seed() {
     let dir = tempfile::tempdir().unwrap();
-    write_manifest(dir.path(), "older.csv", &["OAF"]);
-    write_manifest(dir.path(), "younger.csv", &["YAF"]);
-    let config = ExperimentConfig::from_toml(
-        r#"
-        name = "tiny cross-corpus over seeds"
-        corpus = "manifest"
-        data = "older.csv"
-        validation_fraction = 0.0
-        [protocol]
-        kind = "cross_corpus"
-        test_corpus = "manifest"
-        test_data = "younger.csv"
-        seeds = [3, 4]
-        [model]
-        architecture = "mlp"
-        [model.mlp]
-        hidden = [16]
-        [training]
-        epochs = 1
-        batch_size = 8
-        "#,
-        dir.path(),
-        Path::new("cross.toml"),
-    )
-    .unwrap();
-    let options = ExperimentOptions {
-        out_dir: dir.path().join("out"),
-        cache_dir: Some(dir.path().join("cache")),
-        ..ExperimentOptions::default()
-    };
-    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    let (summary, out) = tiny_cross_corpus(dir.path(), "seeds = [3, 4]");
     let names: Vec<_> = summary.runs.iter().map(|run| run.name.as_str()).collect();
     assert_eq!(names, ["test manifest, seed 3", "test manifest, seed 4"]);
     assert!(summary.runs.iter().all(|run| run.test_clips == 14));
@@ -290,14 +264,7 @@ fn cross_corpus_runs_once_per_training_seed() {
     let predictions: Vec<_> = summary
         .runs
         .iter()
-        .map(|run| {
-            let path = dir
-                .path()
-                .join("out")
-                .join(&run.dir)
-                .join("predictions.csv");
-            std::fs::read_to_string(path).unwrap()
-        })
+        .map(|run| std::fs::read_to_string(out.join(&run.dir).join("predictions.csv")).unwrap())
         .collect();
     assert_ne!(
         predictions[0], predictions[1],

@@ -268,6 +268,21 @@ impl ModelConfig {
         }
     }
 
+    /// The network in a few words: its architecture, and for `mlp` its hidden layers, e.g.
+    /// "mlp, hidden layers 256, 128" or "mlp without hidden layers (a linear classifier)".
+    pub fn describe_network(&self) -> String {
+        match self.architecture {
+            Architecture::Mlp if self.mlp.hidden.is_empty() => {
+                "mlp without hidden layers (a linear classifier)".into()
+            }
+            Architecture::Mlp => {
+                let sizes: Vec<String> = self.mlp.hidden.iter().map(usize::to_string).collect();
+                format!("mlp, hidden layers {}", sizes.join(", "))
+            }
+            architecture => architecture.to_string(),
+        }
+    }
+
     /// What one example of the network input is, e.g. "128 frames (cropped or padded)" or
     /// "mean, std of every feature over the clip's own frames".
     pub fn describe_input(&self) -> String {
@@ -768,6 +783,13 @@ mod tests {
         assert_eq!(
             config.describe_input(),
             "mean, max, p50 of every feature over the clip's own frames"
+        );
+        assert_eq!(frame_level.describe_network(), "cnn1d");
+        assert_eq!(config.describe_network(), "mlp, hidden layers 256, 128");
+        config.mlp.hidden.clear();
+        assert_eq!(
+            config.describe_network(),
+            "mlp without hidden layers (a linear classifier)"
         );
     }
 

@@ -329,7 +329,7 @@ fn print_bundle_info(info: &ser_model::BundleInfo) {
         info.n_features,
         info.model.describe_input()
     );
-    println!("architecture:  {} ({input})", info.architecture);
+    println!("architecture:  {} ({input})", info.model.describe_network());
     let features = &info.features;
     let framing = match features.kind {
         ser_features::FeatureKind::Whisper => "a vector every 20 ms".to_string(),

@@ -154,7 +154,11 @@ fn the_16_khz_models_are_embedded_recipes_at_16_khz() {
 #[test]
 fn the_default_recipe_experiment_runs_the_embedded_models_members() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let embedded = ["models/whisper.toml", "models/whisper-3-blocks.toml"];
+    let embedded = [
+        "models/whisper-1-block.toml",
+        "models/whisper.toml",
+        "models/whisper-3-blocks.toml",
+    ];
     let script = std::fs::read_to_string(root.join("tools/train_default_model.sh")).unwrap();
     for recipe in embedded {
         assert!(
@@ -194,19 +198,31 @@ fn the_default_recipe_experiment_runs_the_embedded_models_members() {
     );
 }
 
-/// The whisper MLPs of the embedded model differ in the encoder blocks they read, nothing else.
+/// The whisper classifiers of the embedded model differ in the encoder blocks they read,
+/// nothing else; each is linear (no hidden layer) with weight decay.
 #[test]
-fn the_embedded_whisper_mlps_differ_in_depth_only() {
+fn the_embedded_whisper_classifiers_differ_in_depth_only() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
-    let [two, three] = ["whisper.toml", "whisper-3-blocks.toml"]
-        .map(|file| RunConfig::load(&dir.join(file)).unwrap());
+    let [one, two, three] = [
+        "whisper-1-block.toml",
+        "whisper.toml",
+        "whisper-3-blocks.toml",
+    ]
+    .map(|file| RunConfig::load(&dir.join(file)).unwrap());
     let blocks = |run: &RunConfig| run.features.whisper.as_ref().unwrap().blocks;
-    assert_eq!((blocks(&two), blocks(&three)), (Some(2), Some(3)));
+    assert_eq!(
+        (blocks(&one), blocks(&two), blocks(&three)),
+        (Some(1), Some(2), Some(3))
+    );
     assert_eq!(two.features.audio.sample_rate, Some(16_000));
     assert!(two.model.speaker_normalization.enabled);
-    let mut expected = two.clone();
-    expected.features.whisper.as_mut().unwrap().blocks = Some(3);
-    assert_eq!(three, expected);
+    assert!(two.model.mlp.hidden.is_empty());
+    assert_eq!(two.training.weight_decay, 0.01);
+    for (run, depth) in [(one, 1), (three, 3)] {
+        let mut expected = two.clone();
+        expected.features.whisper.as_mut().unwrap().blocks = Some(depth);
+        assert_eq!(run, expected, "{depth} blocks");
+    }
 }
 
 /// The lone-clip MLPs of the earlier embedded ensemble are its three MLPs without speaker

@@ -87,8 +87,8 @@ fn real_model_predicts_tess_clips() {
         );
     }
     // Alone, a clip is judged against the average voice: most come out right, and a wrong
-    // answer is never near-certain. (Calibrated, the model is wrong about one time in five at
-    // 0.8; the whisper MLPs answer two of these 14 wrongly at 0.79 and 0.70.)
+    // answer is never near-certain. (The linear classifiers, which do not learn their training
+    // voices by heart, answer three of these 14 wrongly, at 0.72, 0.67 and 0.36.)
     let mut right = 0;
     for (prediction, truth) in alone.iter().zip(EMOTIONS.iter().cycle()) {
         if prediction.emotion.as_deref() == Some(*truth) {
@@ -98,7 +98,7 @@ fn real_model_predicts_tess_clips() {
             assert!(confidence < 0.9, "near-certain and wrong: {prediction:?}");
         }
     }
-    assert!(right >= 12, "{right} of 14 clips right alone");
+    assert!(right >= 11, "{right} of 14 clips right alone");
 }
 
 /// In-memory recordings (as a Ray job hands them over) give the records files give, and a

@@ -48,10 +48,19 @@ pub enum Protocol {
     Speaker {
         #[serde(default)]
         test_speakers: Vec<String>,
+        /// Training seeds: every speaker tested once per seed, every model trained with it;
+        /// none: once, with the models' own `[training] seed`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        seeds: Vec<u64>,
     },
     /// Speaker folds: one run per group of speakers, tested together and trained on every
     /// other speaker (of every corpus).
-    SpeakerFolds { folds: Vec<Vec<String>> },
+    SpeakerFolds {
+        folds: Vec<Vec<String>>,
+        /// Training seeds: every fold run once per seed, as for `speaker`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        seeds: Vec<u64>,
+    },
     /// Stratified k-fold: one run per fold.
     Kfold { k: usize },
     /// Train on the experiment's corpora, test on another one.
@@ -203,7 +212,7 @@ impl ExperimentConfig {
             Protocol::Kfold { k } if *k < 2 => {
                 return Err(format!("protocol.k must be at least 2, got {k}"));
             }
-            Protocol::SpeakerFolds { folds }
+            Protocol::SpeakerFolds { folds, .. }
                 if folds.is_empty() || folds.iter().any(Vec::is_empty) =>
             {
                 return Err(
@@ -449,7 +458,8 @@ mod tests {
         assert_eq!(
             speaker.protocol,
             Protocol::Speaker {
-                test_speakers: vec!["YAF".into()]
+                test_speakers: vec!["YAF".into()],
+                seeds: Vec::new(),
             }
         );
         let kfold = parse("name = \"k\"\narchitectures = [\"mlp\", \"cnn1d\"]\n[protocol]\nkind = \"kfold\"\nk = 5\n").unwrap();
@@ -494,8 +504,16 @@ mod tests {
                 folds: vec![
                     vec!["Actor_01".into(), "Actor_02".into()],
                     vec!["Actor_03".into()]
-                ]
+                ],
+                seeds: Vec::new(),
             }
+        );
+        let seeded_folds = parse(
+            "name = \"f\"\n[protocol]\nkind = \"speaker_folds\"\nfolds = [[\"Actor_01\"]]\nseeds = [42, 43, 44]\n",
+        )
+        .unwrap();
+        assert!(
+            matches!(&seeded_folds.protocol, Protocol::SpeakerFolds { seeds, .. } if seeds == &[42, 43, 44])
         );
     }
 

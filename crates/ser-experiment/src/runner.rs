@@ -214,6 +214,39 @@ pub fn run_experiment(
     Ok(summary)
 }
 
+/// One run per (name, slug, test speakers), trained with `seed`; with `seeds`, all of them
+/// once per training seed, seed by seed.
+fn speaker_runs(
+    runs: Vec<(String, String, Vec<String>)>,
+    seeds: &[u64],
+    seed: u64,
+) -> Vec<PlannedRun> {
+    let planned = |(name, slug, test_speakers): &(String, String, Vec<String>), seed| PlannedRun {
+        name: name.clone(),
+        slug: slug.clone(),
+        split: RunSplit::WithinCorpus {
+            spec: SplitSpec::Speaker {
+                test_speakers: test_speakers.clone(),
+            },
+            seed,
+        },
+    };
+    if seeds.is_empty() {
+        return runs.iter().map(|run| planned(run, seed)).collect();
+    }
+    seeds
+        .iter()
+        .flat_map(|&seed| {
+            runs.iter().map(move |run| {
+                let mut planned = planned(run, seed);
+                planned.name = format!("{}, seed {seed}", planned.name);
+                planned.slug = format!("{}-seed-{seed}", planned.slug);
+                planned
+            })
+        })
+        .collect()
+}
+
 fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<PlannedRun> {
     let within = |spec: SplitSpec, seed: u64| RunSplit::WithinCorpus { spec, seed };
     match &config.protocol {
@@ -233,40 +266,34 @@ fn plan_runs(config: &ExperimentConfig, corpus: &Corpus, seed: u64) -> Vec<Plann
                 ),
             })
             .collect(),
-        Protocol::Speaker { test_speakers } => {
+        Protocol::Speaker {
+            test_speakers,
+            seeds,
+        } => {
             let speakers = if test_speakers.is_empty() {
                 corpus.speakers()
             } else {
                 test_speakers.clone()
             };
-            speakers
-                .into_iter()
-                .map(|speaker| PlannedRun {
-                    name: format!("test {speaker}"),
-                    slug: format!("test-{}", slug(&speaker)),
-                    split: within(
-                        SplitSpec::Speaker {
-                            test_speakers: vec![speaker],
-                        },
-                        seed,
-                    ),
-                })
-                .collect()
+            let runs = speakers.into_iter().map(|speaker| {
+                (
+                    format!("test {speaker}"),
+                    format!("test-{}", slug(&speaker)),
+                    vec![speaker],
+                )
+            });
+            speaker_runs(runs.collect(), seeds, seed)
         }
-        Protocol::SpeakerFolds { folds } => folds
-            .iter()
-            .enumerate()
-            .map(|(index, speakers)| PlannedRun {
-                name: format!("fold {}: {}", index + 1, speakers.join(", ")),
-                slug: format!("fold-{}", index + 1),
-                split: within(
-                    SplitSpec::Speaker {
-                        test_speakers: speakers.clone(),
-                    },
-                    seed,
-                ),
-            })
-            .collect(),
+        Protocol::SpeakerFolds { folds, seeds } => {
+            let runs = folds.iter().enumerate().map(|(index, speakers)| {
+                (
+                    format!("fold {}: {}", index + 1, speakers.join(", ")),
+                    format!("fold-{}", index + 1),
+                    speakers.clone(),
+                )
+            });
+            speaker_runs(runs.collect(), seeds, seed)
+        }
         Protocol::Kfold { k } => (0..*k)
             .map(|fold| PlannedRun {
                 name: format!("fold {}/{k}", fold + 1),
@@ -552,17 +579,26 @@ fn protocol_description(protocol: &Protocol) -> String {
             "stratified random split, {:.0}% test, repeated over seeds {seeds:?}",
             100.0 * test_fraction
         ),
-        Protocol::Speaker { test_speakers } if test_speakers.is_empty() => {
-            "speaker-independent: each speaker tested once, trained on the others".into()
-        }
-        Protocol::Speaker { test_speakers } => format!(
-            "speaker-independent: each of {} tested once, trained on the other speakers",
-            test_speakers.join(", ")
+        Protocol::Speaker {
+            test_speakers,
+            seeds,
+        } if test_speakers.is_empty() => format!(
+            "speaker-independent: each speaker tested once, trained on the others{}",
+            per_seed(seeds)
         ),
-        Protocol::SpeakerFolds { folds } => format!(
+        Protocol::Speaker {
+            test_speakers,
+            seeds,
+        } => format!(
+            "speaker-independent: each of {} tested once, trained on the other speakers{}",
+            test_speakers.join(", "),
+            per_seed(seeds)
+        ),
+        Protocol::SpeakerFolds { folds, seeds } => format!(
             "speaker folds: each of {} groups of speakers tested once, trained on every other \
-             speaker",
-            folds.len()
+             speaker{}",
+            folds.len(),
+            per_seed(seeds)
         ),
         Protocol::Kfold { k } => format!("stratified {k}-fold cross-validation"),
         Protocol::CrossCorpus {
@@ -574,11 +610,16 @@ fn protocol_description(protocol: &Protocol) -> String {
             CorpusSource::new(*test_corpus, test_data.clone())
                 .resolved_path()
                 .display(),
-            match seeds.len() {
-                0 => String::new(),
-                n => format!(", once per training seed ({n})"),
-            }
+            per_seed(seeds)
         ),
+    }
+}
+
+/// ", once per training seed (n)" when a protocol lists seeds.
+fn per_seed(seeds: &[u64]) -> String {
+    match seeds.len() {
+        0 => String::new(),
+        n => format!(", once per training seed ({n})"),
     }
 }
 

@@ -273,6 +273,66 @@ fn cross_corpus_runs_once_per_training_seed() {
 }
 
 #[test]
+fn speaker_folds_run_once_per_training_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), "both.csv", &["OAF", "YAF"]);
+    let config = ExperimentConfig::from_toml(
+        r#"
+        name = "tiny folds over seeds"
+        corpus = "manifest"
+        data = "both.csv"
+        validation_fraction = 0.0
+        [protocol]
+        kind = "speaker_folds"
+        folds = [["YAF"], ["OAF"]]
+        seeds = [3, 4]
+        [model]
+        architecture = "mlp"
+        [model.mlp]
+        hidden = [16]
+        [training]
+        epochs = 1
+        batch_size = 8
+        "#,
+        dir.path(),
+        Path::new("folds.toml"),
+    )
+    .unwrap();
+    let options = ExperimentOptions {
+        out_dir: dir.path().join("out"),
+        cache_dir: Some(dir.path().join("cache")),
+        ..ExperimentOptions::default()
+    };
+    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    let names: Vec<_> = summary.runs.iter().map(|run| run.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "fold 1: YAF, seed 3",
+            "fold 2: OAF, seed 3",
+            "fold 1: YAF, seed 4",
+            "fold 2: OAF, seed 4"
+        ]
+    );
+    assert!(summary.runs.iter().all(|run| run.test_clips == 14));
+    assert_eq!(summary.models[0].runs, 4);
+    let predictions = |run: usize| {
+        std::fs::read_to_string(
+            options
+                .out_dir
+                .join(&summary.runs[run].dir)
+                .join("predictions.csv"),
+        )
+        .unwrap()
+    };
+    assert_ne!(
+        predictions(0),
+        predictions(2),
+        "each seed trains its own model"
+    );
+}
+
+#[test]
 fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
     let dir = tempfile::tempdir().unwrap();
     write_manifest(dir.path(), "older.csv", &["OAF"]);

@@ -194,34 +194,38 @@ fn a_missing_corpus_fails_with_its_path() {
     assert!(error.contains("nowhere.csv"), "{error}");
 }
 
-/// A tiny cross-corpus experiment, trained on TESS's older speaker and tested on the younger,
-/// with `protocol` added to its `[protocol]`; its summary and output folder.
-fn tiny_cross_corpus(dir: &Path, protocol: &str) -> (ser_experiment::ExperimentSummary, PathBuf) {
-    write_manifest(dir, "older.csv", &["OAF"]);
-    write_manifest(dir, "younger.csv", &["YAF"]);
+/// A tiny experiment of a 16-unit MLP over manifests of TESS speakers: `data` names its
+/// corpora, `protocol` and `training` are added to those sections; its configuration, options
+/// (output and feature cache in `dir`) and summary.
+fn tiny_experiment(
+    dir: &Path,
+    data: &str,
+    protocol: &str,
+    training: &str,
+) -> (
+    ExperimentConfig,
+    ExperimentOptions,
+    ser_experiment::ExperimentSummary,
+) {
     let config = ExperimentConfig::from_toml(
         &format!(
             r#"
-        name = "tiny cross-corpus"
-        corpus = "manifest"
-        data = "older.csv"
+        name = "tiny"
+        {data}
         validation_fraction = 0.0
         [protocol]
-        kind = "cross_corpus"
-        test_corpus = "manifest"
-        test_data = "younger.csv"
         {protocol}
         [model]
         architecture = "mlp"
         [model.mlp]
         hidden = [16]
         [training]
-        epochs = 1
         batch_size = 8
+        {training}
         "#
         ),
         dir,
-        Path::new("cross.toml"),
+        Path::new("tiny.toml"),
     )
     .unwrap();
     let options = ExperimentOptions {
@@ -230,6 +234,22 @@ fn tiny_cross_corpus(dir: &Path, protocol: &str) -> (ser_experiment::ExperimentS
         ..ExperimentOptions::default()
     };
     let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+    (config, options, summary)
+}
+
+/// A tiny cross-corpus experiment, trained on TESS's older speaker and tested on the younger,
+/// with `protocol` added to its `[protocol]`; its summary and output folder.
+fn tiny_cross_corpus(dir: &Path, protocol: &str) -> (ser_experiment::ExperimentSummary, PathBuf) {
+    write_manifest(dir, "older.csv", &["OAF"]);
+    write_manifest(dir, "younger.csv", &["YAF"]);
+    let (_, options, summary) = tiny_experiment(
+        dir,
+        "corpus = \"manifest\"\ndata = \"older.csv\"",
+        &format!(
+            "kind = \"cross_corpus\"\ntest_corpus = \"manifest\"\ntest_data = \"younger.csv\"\n{protocol}"
+        ),
+        "epochs = 1",
+    );
     (summary, options.out_dir)
 }
 
@@ -276,34 +296,12 @@ fn cross_corpus_runs_once_per_training_seed() {
 fn speaker_folds_run_once_per_training_seed() {
     let dir = tempfile::tempdir().unwrap();
     write_manifest(dir.path(), "both.csv", &["OAF", "YAF"]);
-    let config = ExperimentConfig::from_toml(
-        r#"
-        name = "tiny folds over seeds"
-        corpus = "manifest"
-        data = "both.csv"
-        validation_fraction = 0.0
-        [protocol]
-        kind = "speaker_folds"
-        folds = [["YAF"], ["OAF"]]
-        seeds = [3, 4]
-        [model]
-        architecture = "mlp"
-        [model.mlp]
-        hidden = [16]
-        [training]
-        epochs = 1
-        batch_size = 8
-        "#,
+    let (_, options, summary) = tiny_experiment(
         dir.path(),
-        Path::new("folds.toml"),
-    )
-    .unwrap();
-    let options = ExperimentOptions {
-        out_dir: dir.path().join("out"),
-        cache_dir: Some(dir.path().join("cache")),
-        ..ExperimentOptions::default()
-    };
-    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+        "corpus = \"manifest\"\ndata = \"both.csv\"",
+        "kind = \"speaker_folds\"\nfolds = [[\"YAF\"], [\"OAF\"]]\nseeds = [3, 4]",
+        "epochs = 1",
+    );
     let names: Vec<_> = summary.runs.iter().map(|run| run.name.as_str()).collect();
     assert_eq!(
         names,
@@ -337,33 +335,12 @@ fn speaker_folds_over_two_corpora_with_out_of_fold_calibration() {
     let dir = tempfile::tempdir().unwrap();
     write_manifest(dir.path(), "older.csv", &["OAF"]);
     write_manifest(dir.path(), "younger.csv", &["YAF"]);
-    let config = ExperimentConfig::from_toml(
-        r#"
-        name = "tiny multi-corpus"
-        corpora = [{ kind = "manifest", data = "older.csv" }, { kind = "manifest", data = "younger.csv" }]
-        validation_fraction = 0.0
-        [protocol]
-        kind = "speaker_folds"
-        folds = [["YAF"]]
-        [model]
-        architecture = "mlp"
-        [model.mlp]
-        hidden = [16]
-        [training]
-        epochs = 2
-        batch_size = 8
-        calibration_folds = 2
-        "#,
+    let (config, options, summary) = tiny_experiment(
         dir.path(),
-        Path::new("multi.toml"),
-    )
-    .unwrap();
-    let options = ExperimentOptions {
-        out_dir: dir.path().join("out"),
-        cache_dir: Some(dir.path().join("cache")),
-        ..ExperimentOptions::default()
-    };
-    let summary = run_experiment(&config, &options, &SilentProgress).unwrap();
+        r#"corpora = [{ kind = "manifest", data = "older.csv" }, { kind = "manifest", data = "younger.csv" }]"#,
+        "kind = \"speaker_folds\"\nfolds = [[\"YAF\"]]",
+        "epochs = 2\ncalibration_folds = 2",
+    );
     assert_eq!(summary.runs.len(), 1);
     let run = &summary.runs[0];
     assert_eq!(run.name, "fold 1: YAF");

@@ -213,7 +213,7 @@ fn whisper_kind_gives_the_encoder_states_as_frame_rows() {
     assert_eq!(back, whisper_config(Some(4)));
 }
 
-/// Models of one encoder at several depths (the embedded ensemble's 2 and 3 blocks) share one
+/// Models of one encoder at several depths (the embedded ensemble's 1, 2 and 3 blocks) share one
 /// pass through it, and get exactly what each alone gets, in either order.
 #[test]
 fn depths_of_one_encoder_extracted_together_equal_each_alone() {

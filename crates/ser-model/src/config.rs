@@ -468,6 +468,13 @@ pub struct AugmentConfig {
     /// its batch, x = l·x_i + (1 - l)·x_j, and the loss asks for class y_i with weight l and
     /// y_j with 1 - l; l is drawn from Beta(alpha, alpha) and taken >= 0.5. Alpha in (0, 1].
     pub mixup_alpha: f64,
+    /// Extra training examples cut from every clip's features: this many stretches of
+    /// consecutive frames, each `crop_fraction` of the clip long (drawn per stretch) at a
+    /// random place, with the clip's label and speaker. For `mlp` each stretch is pooled
+    /// like a clip of its own: the statistics of a part of an utterance, as a shorter or
+    /// differently cut recording gives them. Drawn once per training run from its seed.
+    pub crops: usize,
+    pub crop_fraction: Span,
 }
 
 impl Default for AugmentConfig {
@@ -488,6 +495,8 @@ impl Default for AugmentConfig {
             time_masks: 0,
             time_mask_width: 10,
             mixup_alpha: 0.0,
+            crops: 0,
+            crop_fraction: Span::Between(0.5, 0.8),
         }
     }
 }
@@ -542,6 +551,7 @@ impl AugmentConfig {
                 self.mixup_alpha
             ));
         }
+        self.crop_fraction.validate("crop_fraction", 0.05, 1.0)?;
         self.reverb_rt60_s.validate("reverb_rt60_s", 0.01, 10.0)
     }
 }
@@ -724,6 +734,7 @@ mod tests {
         assert_eq!(augment.reverb_rt60_s, Span::Fixed(0.4));
         assert_eq!(augment.pitch_semitones, Some(3.0));
         assert!(augment.degrades() && !AugmentConfig::default().degrades());
+        assert_eq!(augment.crop_fraction, Span::Between(0.5, 0.8));
         assert_eq!(Span::Between(5.0, 30.0).at(0.5), 17.5);
         for bad in [
             "noise_snr_db = [30, 5]",
@@ -736,6 +747,8 @@ mod tests {
             "telephone_probability = -0.1",
             "wideband_probability = 2",
             "reverb_rt60_s = [0.0, 0.5]",
+            "crop_fraction = [0.5, 1.2]",
+            "crop_fraction = 0",
         ] {
             let error = RunConfig::from_toml(&format!("[training.augment]\n{bad}\n")).unwrap_err();
             assert!(

@@ -30,6 +30,7 @@ use crate::step::{Batch, MixedTargets, TrainingStep};
 
 /// Stream tag of the dropout-mask seeds, apart from the augmentation draws of the same step.
 const MASK_STREAM: u64 = 0x6d61_736b;
+const CROP_STREAM: u64 = 0x6372_6f70;
 
 /// One line of the metrics log (`metrics.jsonl`); defined by ser-eval, which reads it back.
 pub use ser_eval::EpochRecord;
@@ -125,6 +126,8 @@ pub fn fit(
     if let Some(validation) = validation {
         check_data(validation, setup.labels.len(), "validation")?;
     }
+    let with_crops = with_crops(train, &setup.training.augment, setup.training.seed);
+    let train = with_crops.as_ref().unwrap_or(train);
     let train_matrices: Vec<_> = train
         .matrices
         .iter()
@@ -329,6 +332,40 @@ fn example_weights(train: &LabelledFeatures, config: &TrainConfig) -> Vec<f32> {
             per_group / counts[&group(index)] as f32
         })
         .collect()
+}
+
+/// `train` and, after its clips, `augment.crops` stretches of each clip's frames (each
+/// `augment.crop_fraction` of it long, at least one frame, at a random place) with the clip's
+/// label, speaker and corpus; `None` without crops.
+fn with_crops(
+    train: &LabelledFeatures,
+    augment: &AugmentConfig,
+    seed: u64,
+) -> Option<LabelledFeatures> {
+    if augment.crops == 0 {
+        return None;
+    }
+    let mut rng = SplitMix64::for_stream(seed, &[CROP_STREAM]);
+    let mut out = train.clone();
+    for (index, clip) in train.matrices.iter().enumerate() {
+        if clip.n_frames == 0 {
+            continue;
+        }
+        for _ in 0..augment.crops {
+            let share = augment.crop_fraction.at(rng.unit());
+            let width = ((share * clip.n_frames as f32).round() as usize).clamp(1, clip.n_frames);
+            let start = rng.below(clip.n_frames - width + 1);
+            let data = (0..clip.n_features)
+                .flat_map(|feature| clip.row(feature)[start..start + width].iter().copied())
+                .collect();
+            out.matrices
+                .push(FeatureMatrix::new(clip.n_features, width, data));
+            out.labels.push(train.labels[index]);
+            out.speakers.push(train.speakers[index]);
+            out.corpora.push(train.corpora[index]);
+        }
+    }
+    Some(out)
 }
 
 /// Time shift and SpecAugment masks on one normalised `[n_features, frames]` example; zero
@@ -1004,5 +1041,59 @@ mod tests {
         );
         assert_eq!(example.len(), 40);
         assert!(example.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn crops_are_stretches_of_each_clip_with_its_label_and_speaker() {
+        // Two clips of 2 features; frame t of clip c holds 100 c + t (feature 0) and its
+        // negative (feature 1), so a crop shows where it was cut.
+        let clip = |c: usize, frames: usize| {
+            let row: Vec<f32> = (0..frames).map(|t| (100 * c + t) as f32).collect();
+            let negative = row.iter().map(|v| -v);
+            FeatureMatrix::new(2, frames, row.iter().copied().chain(negative).collect())
+        };
+        let train = LabelledFeatures {
+            matrices: vec![clip(0, 20), clip(1, 3)],
+            labels: vec![4, 6],
+            speakers: vec![0, 1],
+            corpora: vec![0, 0],
+        };
+        assert!(with_crops(&train, &AugmentConfig::default(), 1).is_none());
+        let augment = AugmentConfig {
+            crops: 3,
+            ..AugmentConfig::default()
+        };
+        let cropped = with_crops(&train, &augment, 1).unwrap();
+        assert_eq!(cropped.len(), 2 + 2 * 3);
+        assert_eq!(&cropped.matrices[..2], &train.matrices[..]);
+        assert_eq!(cropped.labels, [4, 6, 4, 4, 4, 6, 6, 6]);
+        assert_eq!(cropped.speakers, [0, 1, 0, 0, 0, 1, 1, 1]);
+        for (crop, source) in cropped.matrices[2..].iter().zip([0, 0, 0, 1, 1, 1]) {
+            let length = train.matrices[source].n_frames;
+            // 50-80 % of the clip, rounded, at least one frame.
+            let shortest = ((0.5 * length as f32).round() as usize).max(1);
+            let longest = (0.8 * length as f32).round() as usize;
+            assert!(
+                (shortest..=longest.max(1)).contains(&crop.n_frames),
+                "{crop:?}"
+            );
+            let first = crop.row(0)[0] as usize - 100 * source;
+            let expected: Vec<f32> = (first..first + crop.n_frames)
+                .map(|t| (100 * source + t) as f32)
+                .collect();
+            assert!(first + crop.n_frames <= length);
+            assert_eq!(crop.row(0), expected, "consecutive frames of its clip");
+            let negative: Vec<f32> = expected.iter().map(|v| -v).collect();
+            assert_eq!(crop.row(1), negative);
+        }
+        // Drawn from the seed: the same seed cuts the same stretches, another seed others.
+        assert_eq!(
+            with_crops(&train, &augment, 1).unwrap().matrices,
+            cropped.matrices
+        );
+        assert_ne!(
+            with_crops(&train, &augment, 2).unwrap().matrices,
+            cropped.matrices
+        );
     }
 }

@@ -9,9 +9,9 @@
 # Joined into one ensemble bundle (the normalised geometric mean of their calibrated
 # probabilities; the encoder runs once per clip for all three), then the model card
 # (models/default-card.toml: the recipe's cross-validated figures and known limits) attached.
-# The bundle carries the encoder cut to the blocks each model reads. Takes about 5 minutes on
+# The bundle carries the encoder cut to the blocks each model reads. Takes about 6 minutes on
 # 2 cores from an empty feature cache (the encoder's features of the 3994 clips at the three
-# depths, then 6 short trainings a model), 41 s with the features cached. Rebuild ser
+# depths, then 6 short trainings a model), under 3 with the features cached. Rebuild ser
 # afterwards to embed the new bundle. Run from anywhere: it works in the repository's root,
 # where the recipes find the encoder.
 #

@@ -18,6 +18,21 @@ fn ser(args: &[&str]) -> std::process::Output {
         .expect("ser runs")
 }
 
+/// Without a bundle, `ser model info` is the built-in model's card.
+#[test]
+fn model_info_without_a_bundle_describes_the_built_in_model() {
+    let output = ser(&["model", "info"]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("bundle:        built into ser"), "{text}");
+    assert!(
+        text.contains("mlp without hidden layers (a linear classifier)"),
+        "{text}"
+    );
+    assert!(text.contains("voices it never heard"), "{text}");
+    assert!(text.contains("known limits:"), "{text}");
+}
+
 #[test]
 fn predict_with_the_embedded_model_names_the_emotion() {
     let clip = data_dir().join("tess-wav-sample/YAF_angry/YAF_germ_angry.wav");

@@ -22,9 +22,10 @@ pub enum ModelCommand {
         after_help = "Examples:\n  ser model summary\n  ser model summary --architecture crnn\n  ser model summary --config model.toml\n  ser model summary runs/cnn1d/model.serb"
     )]
     Summary(SummaryArgs),
-    /// What a model bundle holds: labels, configs, training run, metrics, versions.
+    /// What a model bundle holds: labels, configs, training run, metrics, versions, and its
+    /// model card (training data, cross-validated figures, known limits).
     #[command(
-        after_help = "Examples:\n  ser model info runs/cnn1d/model.serb\n  ser model info runs/cnn1d/model.serb --format json"
+        after_help = "Examples:\n  ser model info                      # the built-in model's card\n  ser model info runs/cnn1d/model.serb\n  ser model info runs/cnn1d/model.serb --format json"
     )]
     Info(InfoArgs),
     /// Attach cross-validated figures and known limits (a TOML model card) to a bundle.
@@ -130,7 +131,8 @@ pub struct SummaryArgs {
 
 #[derive(clap::Args)]
 pub struct InfoArgs {
-    pub bundle: PathBuf,
+    /// Model bundle; without it, `SER_MODEL`, else the model built into ser (its model card).
+    pub bundle: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: InfoFormat,
 }
@@ -266,14 +268,21 @@ fn summary(args: SummaryArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
-    let classifier = Classifier::load(&args.bundle)?;
+    let classifier = ser_predict::load_model(args.bundle.as_deref())?;
+    let source = match args
+        .bundle
+        .or_else(|| std::env::var_os(ser_predict::MODEL_ENV).map(PathBuf::from))
+    {
+        Some(path) => path.display().to_string(),
+        None => "built into ser (models/default.serb)".into(),
+    };
     match args.format {
         InfoFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&classifier.describe_json()?)?
         ),
         InfoFormat::Text => {
-            println!("bundle:        {}", args.bundle.display());
+            println!("bundle:        {source}");
             if let Some(ensemble) = classifier.ensemble() {
                 println!(
                     "format:        ensemble, version {}",

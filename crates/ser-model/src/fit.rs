@@ -1,6 +1,7 @@
 //! The training loop on in-memory features: batches, augmentation, optimiser, validation,
 //! early stopping, per-epoch checkpoints and resume.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,13 +127,31 @@ pub fn fit(
     if let Some(validation) = validation {
         check_data(validation, setup.labels.len(), "validation")?;
     }
-    let with_crops = with_crops(train, &setup.training.augment, setup.training.seed);
-    let train = with_crops.as_ref().unwrap_or(train);
+    let crops = crops(
+        train,
+        &setup.model,
+        &setup.training.augment,
+        setup.training.seed,
+    );
     let train_matrices: Vec<_> = train
         .matrices
         .iter()
         .map(|matrix| setup.model.network_input(matrix))
+        .chain(crops.matrices.iter().map(Cow::Borrowed))
         .collect();
+    // With crops, the examples' labels, speakers and corpora (their inputs: `train_matrices`).
+    let with_crops;
+    let train = if crops.is_empty() {
+        train
+    } else {
+        with_crops = LabelledFeatures {
+            matrices: Vec::new(),
+            labels: [&train.labels[..], &crops.labels].concat(),
+            speakers: [&train.speakers[..], &crops.speakers].concat(),
+            corpora: [&train.corpora[..], &crops.corpora].concat(),
+        };
+        &with_crops
+    };
     let train_matrices: Vec<&FeatureMatrix> = train_matrices.iter().map(AsRef::as_ref).collect();
     let normalizer = Normalizer::fit(
         &train_matrices,
@@ -334,19 +353,20 @@ fn example_weights(train: &LabelledFeatures, config: &TrainConfig) -> Vec<f32> {
         .collect()
 }
 
-/// `train` and, after its clips, `augment.crops` stretches of each clip's frames (each
-/// `augment.crop_fraction` of it long, at least one frame, at a random place) with the clip's
-/// label, speaker and corpus; `None` without crops.
-fn with_crops(
+/// `augment.crops` stretches of each of `train`'s clips (each `augment.crop_fraction` of its
+/// frames long, at least one frame, at a random place), as the network's inputs (pooled at
+/// once for `mlp`, so their frames are not kept), with the clip's label, speaker and corpus.
+fn crops(
     train: &LabelledFeatures,
+    model: &ModelConfig,
     augment: &AugmentConfig,
     seed: u64,
-) -> Option<LabelledFeatures> {
+) -> LabelledFeatures {
+    let mut crops = LabelledFeatures::default();
     if augment.crops == 0 {
-        return None;
+        return crops;
     }
     let mut rng = SplitMix64::for_stream(seed, &[CROP_STREAM]);
-    let mut out = train.clone();
     for (index, clip) in train.matrices.iter().enumerate() {
         if clip.n_frames == 0 {
             continue;
@@ -358,14 +378,16 @@ fn with_crops(
             let data = (0..clip.n_features)
                 .flat_map(|feature| clip.row(feature)[start..start + width].iter().copied())
                 .collect();
-            out.matrices
-                .push(FeatureMatrix::new(clip.n_features, width, data));
-            out.labels.push(train.labels[index]);
-            out.speakers.push(train.speakers[index]);
-            out.corpora.push(train.corpora[index]);
+            let stretch = FeatureMatrix::new(clip.n_features, width, data);
+            crops
+                .matrices
+                .push(model.network_input(&stretch).into_owned());
+            crops.labels.push(train.labels[index]);
+            crops.speakers.push(train.speakers[index]);
+            crops.corpora.push(train.corpora[index]);
         }
     }
-    Some(out)
+    crops
 }
 
 /// Time shift and SpecAugment masks on one normalised `[n_features, frames]` example; zero
@@ -1058,17 +1080,18 @@ mod tests {
             speakers: vec![0, 1],
             corpora: vec![0, 0],
         };
-        assert!(with_crops(&train, &AugmentConfig::default(), 1).is_none());
+        // A frame-level network reads the stretches as they are cut.
+        let frames = ModelConfig::for_architecture(Architecture::Cnn1d);
+        assert!(crops(&train, &frames, &AugmentConfig::default(), 1).is_empty());
         let augment = AugmentConfig {
             crops: 3,
             ..AugmentConfig::default()
         };
-        let cropped = with_crops(&train, &augment, 1).unwrap();
-        assert_eq!(cropped.len(), 2 + 2 * 3);
-        assert_eq!(&cropped.matrices[..2], &train.matrices[..]);
-        assert_eq!(cropped.labels, [4, 6, 4, 4, 4, 6, 6, 6]);
-        assert_eq!(cropped.speakers, [0, 1, 0, 0, 0, 1, 1, 1]);
-        for (crop, source) in cropped.matrices[2..].iter().zip([0, 0, 0, 1, 1, 1]) {
+        let cropped = crops(&train, &frames, &augment, 1);
+        assert_eq!(cropped.len(), 2 * 3);
+        assert_eq!(cropped.labels, [4, 4, 4, 6, 6, 6]);
+        assert_eq!(cropped.speakers, [0, 0, 0, 1, 1, 1]);
+        for (crop, source) in cropped.matrices.iter().zip([0, 0, 0, 1, 1, 1]) {
             let length = train.matrices[source].n_frames;
             // 50-80 % of the clip, rounded, at least one frame.
             let shortest = ((0.5 * length as f32).round() as usize).max(1);
@@ -1088,12 +1111,19 @@ mod tests {
         }
         // Drawn from the seed: the same seed cuts the same stretches, another seed others.
         assert_eq!(
-            with_crops(&train, &augment, 1).unwrap().matrices,
+            crops(&train, &frames, &augment, 1).matrices,
             cropped.matrices
         );
         assert_ne!(
-            with_crops(&train, &augment, 2).unwrap().matrices,
+            crops(&train, &frames, &augment, 2).matrices,
             cropped.matrices
         );
+        // An MLP gets each stretch pooled (its mean and spread), the frames not kept.
+        let mlp = ModelConfig::for_architecture(Architecture::Mlp);
+        let pooled = crops(&train, &mlp, &augment, 1);
+        for (input, stretch) in pooled.matrices.iter().zip(&cropped.matrices) {
+            assert_eq!(input, mlp.network_input(stretch).as_ref());
+            assert_eq!(input.n_frames, 1);
+        }
     }
 }
